@@ -1,0 +1,163 @@
+import { z } from 'zod';
+
+/**
+ * Typed configuration of one deployment stage. The CDK app reads the stage name from context
+ * (`-c stage=dev`) and may take overrides as a JSON object (`-c config='{"logRetentionDays":30}'`);
+ * both are parsed here, so a typo in a context value fails synth with the field's name.
+ */
+export const STAGE_NAMES = ['dev', 'prod'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const logRetentionDays = z
+  .number()
+  .int()
+  .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+    message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+  });
+
+/** Interface VPC endpoints the functions may need; gateway endpoints (S3, DynamoDB) are always added. */
+export const INTERFACE_ENDPOINTS = [
+  'sqs',
+  'sns',
+  'secretsmanager',
+  'kms',
+  'monitoring',
+  'logs',
+  'events',
+  'email',
+  'sts',
+  'kafka',
+] as const;
+export type InterfaceEndpointName = (typeof INTERFACE_ENDPOINTS)[number];
+
+export const stageConfigSchema = z
+  .object({
+    stage: z.enum(STAGE_NAMES),
+    /** AWS account; undefined keeps the stacks environment-agnostic (synth needs no credentials). */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+      .optional(),
+    region: z.string().min(1),
+    network: z
+      .object({
+        cidr: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'must be an IPv4 CIDR'),
+        maxAzs: z.number().int().min(2).max(6),
+        /** NAT gateways give egress to third-party HTTPS providers (payment, chat webhooks). */
+        natGateways: z.number().int().min(0).max(6),
+        interfaceEndpoints: z.array(z.enum(INTERFACE_ENDPOINTS)),
+        flowLogRetentionDays: logRetentionDays,
+      })
+      .strict(),
+    logRetentionDays,
+    /** Whether stateful resources survive `cdk destroy` (always true in prod). */
+    retainData: z.boolean(),
+    queues: z
+      .object({
+        maxReceiveCount: z.number().int().min(1).max(1000),
+      })
+      .strict(),
+    tags: z.record(z.string(), z.string()),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.stage === 'prod' && !c.retainData) {
+      ctx.addIssue({ code: 'custom', path: ['retainData'], message: 'prod must retain data' });
+    }
+    if (c.network.natGateways > c.network.maxAzs) {
+      ctx.addIssue({ code: 'custom', path: ['network', 'natGateways'], message: 'cannot exceed maxAzs' });
+    }
+  });
+
+export type StageConfig = z.infer<typeof stageConfigSchema>;
+
+const DEFAULTS: Record<StageName, StageConfig> = {
+  dev: {
+    stage: 'dev',
+    region: 'us-east-1',
+    network: {
+      cidr: '10.20.0.0/16',
+      maxAzs: 2,
+      natGateways: 1,
+      interfaceEndpoints: ['sqs', 'sns', 'secretsmanager', 'kms'],
+      flowLogRetentionDays: 14,
+    },
+    logRetentionDays: 14,
+    retainData: false,
+    queues: { maxReceiveCount: 3 },
+    tags: {},
+  },
+  prod: {
+    stage: 'prod',
+    region: 'us-east-1',
+    network: {
+      cidr: '10.30.0.0/16',
+      maxAzs: 3,
+      natGateways: 3,
+      interfaceEndpoints: ['sqs', 'sns', 'secretsmanager', 'kms', 'monitoring', 'events', 'email', 'kafka'],
+      flowLogRetentionDays: 90,
+    },
+    logRetentionDays: 90,
+    retainData: true,
+    queues: { maxReceiveCount: 5 },
+    tags: {},
+  },
+};
+
+/** Deep-merges plain objects; arrays and scalars in `override` replace those in `base`. */
+function merge(base: unknown, override: unknown): unknown {
+  if (
+    typeof base !== 'object' ||
+    base === null ||
+    Array.isArray(base) ||
+    typeof override !== 'object' ||
+    override === null ||
+    Array.isArray(override)
+  ) {
+    return override === undefined ? base : override;
+  }
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(override)) out[k] = merge(out[k], v);
+  return out;
+}
+
+export class StageConfigError extends Error {}
+
+/**
+ * Builds the configuration of a stage from its defaults and optional overrides.
+ * @param stage the stage name from context, e.g. `dev`
+ * @param overrides a partial configuration (object or JSON string), e.g. from `-c config=...`
+ */
+export function loadStageConfig(
+  stage: unknown,
+  overrides?: unknown,
+  env: { account?: string; region?: string } = {},
+): StageConfig {
+  const name = z.enum(STAGE_NAMES).safeParse(stage ?? 'dev');
+  if (!name.success) {
+    throw new StageConfigError(`Unknown stage "${String(stage)}": use one of ${STAGE_NAMES.join(', ')}.`);
+  }
+  let parsedOverrides: unknown = overrides;
+  if (typeof overrides === 'string') {
+    try {
+      parsedOverrides = JSON.parse(overrides);
+    } catch (e) {
+      throw new StageConfigError(`Context "config" is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const candidate = merge(
+    { ...DEFAULTS[name.data], ...(env.region ? { region: env.region } : {}), account: env.account },
+    parsedOverrides ?? {},
+  );
+  const result = stageConfigSchema.safeParse(candidate);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new StageConfigError(`Invalid configuration for stage "${name.data}":\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,38 @@
+import { type App, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import type { StageConfig } from './config/stage-config.js';
+import { NetworkStack } from './stacks/network-stack.js';
+
+export interface Platform {
+  readonly network: NetworkStack;
+}
+
+const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
+
+/** Stack id of a stage's stack, e.g. `Platform-Dev-Network`. */
+export function stackId(config: StageConfig, name: string): string {
+  return `Platform-${pascal(config.stage)}-${name}`;
+}
+
+/**
+ * Builds every stack of one stage. Stacks are split by lifecycle: the network lives longest,
+ * stateful stores next, stateless compute and APIs change most often.
+ */
+export function buildPlatform(app: App, config: StageConfig): Platform {
+  const env = { account: config.account, region: config.region };
+  const network = new NetworkStack(app, stackId(config, 'Network'), {
+    env,
+    config,
+    description: `Messaging platform (${config.stage}): VPC, endpoints, flow logs`,
+  });
+
+  Tags.of(app).add('platform', 'messaging');
+  Tags.of(app).add('stage', config.stage);
+  for (const [key, value] of Object.entries(config.tags)) Tags.of(app).add(key, value);
+  return { network };
+}
+
+/** The security gates every synth runs: cdk-nag's AwsSolutions and Serverless packs. */
+export function addSecurityChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+}
