@@ -19,7 +19,11 @@ export class NetworkStack extends Stack {
     const { config } = props;
     this.network = new PlatformNetwork(this, 'Network', {
       cidr: config.network.cidr,
-      maxAzs: config.network.maxAzs,
+      // Zone letters a, b, c... exist in every region, so no account lookup is needed at synth.
+      availabilityZones: Array.from(
+        { length: config.network.maxAzs },
+        (_, i) => `${config.region}${String.fromCharCode(97 + i)}`,
+      ),
       natGateways: config.network.natGateways,
       interfaceEndpoints: config.network.interfaceEndpoints,
       flowLogRetention: config.network.flowLogRetentionDays as logs.RetentionDays,
