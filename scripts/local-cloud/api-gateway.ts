@@ -1,0 +1,512 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ValidateFunction } from 'ajv';
+import AjvDraft04 from 'ajv-draft-04';
+import type { CfnResource, StackArtifact } from './assembly.js';
+import { type JwtIssuer, TokenError } from './auth/jwt-issuer.js';
+import { verifySigV4 } from './auth/sigv4.js';
+import type { Invoker } from './event-sources/types.js';
+import { type ResolveContext, resolve } from './intrinsics.js';
+import type { Finding } from './provision.js';
+
+/** API Gateway's own limit on a request payload. */
+const MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+
+type Segment =
+  | { kind: 'literal'; value: string }
+  | { kind: 'param'; name: string }
+  | { kind: 'greedy'; name: string };
+
+export interface Route {
+  readonly apiId: string;
+  readonly apiName: string;
+  readonly stageName: string;
+  readonly httpMethod: string;
+  readonly resourcePath: string;
+  readonly segments: Segment[];
+  readonly functionArn: string;
+  readonly authorizationType: string;
+  readonly authorizer?: { type: string; identitySource?: string; functionArn?: string };
+  readonly validateBody?: ValidateFunction;
+  readonly requiredParameters: { location: 'querystring' | 'header' | 'path'; name: string }[];
+  readonly validateParameters: boolean;
+}
+
+// CommonJS module: under NodeNext its default import is module.exports, whose `default` is the class.
+const ajv = new AjvDraft04.default({ allErrors: true, strict: false });
+
+function refOf(value: unknown): string | undefined {
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if (typeof v.Ref === 'string') return v.Ref;
+    const getAtt = v['Fn::GetAtt'];
+    if (Array.isArray(getAtt)) return String(getAtt[0]);
+  }
+  return undefined;
+}
+
+function parsePath(path: string): Segment[] {
+  return path
+    .split('/')
+    .filter(Boolean)
+    .map((part): Segment => {
+      const greedy = /^\{(.+)\+\}$/.exec(part);
+      if (greedy?.[1]) return { kind: 'greedy', name: greedy[1] };
+      const param = /^\{(.+)\}$/.exec(part);
+      if (param?.[1]) return { kind: 'param', name: param[1] };
+      return { kind: 'literal', value: part };
+    });
+}
+
+/**
+ * Reads the REST APIs of a stack: resources (by parent chain), methods with Lambda proxy
+ * integrations, request validators and models, and authorization. Integrations other than
+ * AWS_PROXY to Lambda are reported as unsupported.
+ */
+export function readRestApis(stack: StackArtifact, ctx: ResolveContext, unsupported: Finding[]): Route[] {
+  const resources = stack.template.Resources;
+  const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const routes: Route[] = [];
+  const stageOf = new Map<string, string>();
+  for (const [, stage] of byType('AWS::ApiGateway::Stage')) {
+    const apiId = refOf(stage.Properties?.RestApiId);
+    if (apiId) stageOf.set(apiId, String(stage.Properties?.StageName ?? 'prod'));
+  }
+  const pathOf = (resourceId: string | undefined, apiId: string): string => {
+    if (!resourceId || resourceId === apiId) return '/';
+    const r = resources[resourceId];
+    if (!r || r.Type !== 'AWS::ApiGateway::Resource') return '/';
+    const parent = pathOf(refOf(r.Properties?.ParentId), apiId);
+    return `${parent === '/' ? '' : parent}/${String(r.Properties?.PathPart)}`;
+  };
+  for (const [methodId, method] of byType('AWS::ApiGateway::Method')) {
+    const p = method.Properties ?? {};
+    const apiId = refOf(p.RestApiId) ?? '';
+    const api = resources[apiId];
+    const httpMethod = String(p.HttpMethod);
+    if (httpMethod === 'OPTIONS' && (p.Integration as { Type?: string } | undefined)?.Type === 'MOCK')
+      continue;
+    const finding = { stackName: stack.stackName, logicalId: methodId, type: method.Type };
+    const integration = p.Integration as { Type?: string; Uri?: unknown } | undefined;
+    if (integration?.Type !== 'AWS_PROXY') {
+      unsupported.push({
+        ...finding,
+        message: `integration type ${String(integration?.Type)} is not emulated (only AWS_PROXY to Lambda)`,
+      });
+      continue;
+    }
+    const uri = String(resolve(integration.Uri, ctx, `${methodId}.Integration.Uri`));
+    const functionArn = /functions\/(.+)\/invocations/.exec(uri)?.[1] ?? '';
+    const resourcePath = pathOf(refOf(p.ResourceId), apiId);
+    const validator = resources[refOf(p.RequestValidatorId) ?? ''];
+    const modelId = refOf((p.RequestModels as Record<string, unknown> | undefined)?.['application/json']);
+    const model = modelId ? resources[modelId] : undefined;
+    const validateBody =
+      validator?.Properties?.ValidateRequestBody === true && model ? compile(model) : undefined;
+    const requiredParameters = Object.entries(
+      (p.RequestParameters as Record<string, boolean> | undefined) ?? {},
+    )
+      .filter(([, required]) => required === true)
+      .map(([key]) => {
+        const [, location, name] = /^method\.request\.(querystring|header|path)\.(.+)$/.exec(key) ?? [];
+        return { location: location as 'querystring' | 'header' | 'path', name: name ?? '' };
+      });
+    const authorizerResource = resources[refOf(p.AuthorizerId) ?? ''];
+    const authorizationType = String(p.AuthorizationType ?? 'NONE');
+    let authorizer: Route['authorizer'];
+    if (authorizerResource) {
+      const ap = authorizerResource.Properties ?? {};
+      const authUri = ap.AuthorizerUri
+        ? String(resolve(ap.AuthorizerUri, ctx, `${methodId}.AuthorizerUri`))
+        : '';
+      authorizer = {
+        type: String(ap.Type),
+        identitySource: ap.IdentitySource ? String(ap.IdentitySource) : undefined,
+        functionArn: /functions\/(.+)\/invocations/.exec(authUri)?.[1],
+      };
+    }
+    routes.push({
+      apiId,
+      apiName: String(api?.Properties?.Name ?? apiId),
+      stageName: stageOf.get(apiId) ?? 'prod',
+      httpMethod,
+      resourcePath,
+      segments: parsePath(resourcePath),
+      functionArn,
+      authorizationType,
+      authorizer,
+      validateBody,
+      requiredParameters,
+      validateParameters: validator?.Properties?.ValidateRequestParameters === true,
+    });
+  }
+  return routes;
+}
+
+function compile(model: CfnResource): ValidateFunction | undefined {
+  const schema = model.Properties?.Schema;
+  if (!schema || typeof schema !== 'object') return undefined;
+  const { $schema: _ignored, ...rest } = schema as Record<string, unknown>;
+  return ajv.compile(rest);
+}
+
+function match(route: Route, parts: string[]): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < route.segments.length; i++) {
+    const seg = route.segments[i] as Segment;
+    if (seg.kind === 'greedy') {
+      if (i >= parts.length) return undefined;
+      params[seg.name] = parts.slice(i).join('/');
+      return params;
+    }
+    const part = parts[i];
+    if (part === undefined) return undefined;
+    if (seg.kind === 'literal' && seg.value !== part) return undefined;
+    if (seg.kind === 'param') params[seg.name] = part;
+  }
+  return parts.length === route.segments.length ? params : undefined;
+}
+
+/** Literal segments beat parameters, parameters beat greedy ones, as in API Gateway. */
+function specificity(route: Route): number[] {
+  return route.segments.map((s) => (s.kind === 'literal' ? 3 : s.kind === 'param' ? 2 : 1));
+}
+
+export interface ApiGatewayOptions {
+  readonly routes: Route[];
+  readonly functionByArn: (arn: string) => Invoker | undefined;
+  readonly issuer: JwtIssuer;
+  readonly credentials: { accessKeyId: string; secretAccessKey: string };
+  readonly accountId: string;
+  readonly region: string;
+  readonly log: (line: string) => void;
+}
+
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/** Serves the routes of the templates' REST APIs with the Lambda proxy integration's event shape. */
+export class LocalApiGateway {
+  private server?: Server;
+  private readonly routes: Route[];
+
+  constructor(private readonly options: ApiGatewayOptions) {
+    this.routes = [...options.routes].sort((a, b) => {
+      const sa = specificity(a);
+      const sb = specificity(b);
+      for (let i = 0; i < Math.max(sa.length, sb.length); i++) {
+        const d = (sb[i] ?? 0) - (sa[i] ?? 0);
+        if (d !== 0) return d;
+      }
+      return 0;
+    });
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<string> {
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((e: Error) => {
+        this.options.log(`api: ${e.stack ?? e.message}`);
+        if (!res.headersSent) send(res, 500, { message: 'Internal server error' });
+      });
+    });
+    await new Promise<void>((ok, fail) => {
+      this.server?.once('error', fail);
+      this.server?.listen(port, host, () => ok());
+    });
+    const address = this.server.address() as AddressInfo;
+    return `http://${host}:${address.port}`;
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((ok) => {
+      this.server?.closeAllConnections();
+      this.server ? this.server.close(() => ok()) : ok();
+    });
+  }
+
+  private async readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_PAYLOAD_BYTES) return 'too-large';
+      chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const method = req.method ?? 'GET';
+    let params: Record<string, string> | undefined;
+    const route = this.routes.find((r) => {
+      if (r.httpMethod !== method && r.httpMethod !== 'ANY') return false;
+      params = match(r, parts);
+      return params !== undefined;
+    });
+    if (!route || !params) {
+      // What API Gateway answers for a path or method it does not know.
+      send(
+        res,
+        403,
+        { message: 'Missing Authentication Token' },
+        { 'x-amzn-errortype': 'MissingAuthenticationTokenException' },
+      );
+      return;
+    }
+    const body = await this.readBody(req);
+    if (body === 'too-large') {
+      send(res, 413, { message: 'Request Too Long' });
+      return;
+    }
+    const headers: Record<string, string> = {};
+    const multiValueHeaders: Record<string, string[]> = {};
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i] as string;
+      const value = req.rawHeaders[i + 1] as string;
+      headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
+      (multiValueHeaders[name] ??= []).push(value);
+    }
+    const requestId = randomUUID();
+    const auth = await this.authorize(route, req, url, body);
+    if (!auth.ok) {
+      send(res, auth.status, { message: auth.message });
+      return;
+    }
+    if (route.validateParameters) {
+      for (const p of route.requiredParameters) {
+        const present =
+          p.location === 'querystring'
+            ? url.searchParams.has(p.name)
+            : p.location === 'header'
+              ? req.headers[p.name.toLowerCase()] !== undefined
+              : params[p.name] !== undefined;
+        if (!present) {
+          send(res, 400, { message: `Missing required request parameters: [${p.name}]` });
+          return;
+        }
+      }
+    }
+    if (route.validateBody) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8') || 'null');
+      } catch {
+        send(res, 400, { message: 'Invalid request body' });
+        return;
+      }
+      if (!route.validateBody(parsed)) {
+        const first = route.validateBody.errors?.[0];
+        send(res, 400, {
+          message: 'Invalid request body',
+          errors: (route.validateBody.errors ?? []).map((e) => ({
+            path: e.instancePath,
+            message: e.message,
+          })),
+          detail: first ? `${first.instancePath} ${first.message}` : undefined,
+        });
+        return;
+      }
+    }
+    const query: Record<string, string> = {};
+    const multiQuery: Record<string, string[]> = {};
+    for (const [k, v] of url.searchParams) {
+      query[k] = v;
+      (multiQuery[k] ??= []).push(v);
+    }
+    const isText = /json|text|xml|x-www-form-urlencoded/.test(
+      req.headers['content-type'] ?? 'application/json',
+    );
+    const event = {
+      resource: route.resourcePath,
+      path: url.pathname,
+      httpMethod: method,
+      headers,
+      multiValueHeaders,
+      queryStringParameters: Object.keys(query).length ? query : null,
+      multiValueQueryStringParameters: Object.keys(multiQuery).length ? multiQuery : null,
+      pathParameters: Object.keys(params).length ? params : null,
+      stageVariables: null,
+      requestContext: {
+        accountId: this.options.accountId,
+        apiId: route.apiId,
+        resourceId: route.resourcePath,
+        resourcePath: route.resourcePath,
+        httpMethod: method,
+        path: `/${route.stageName}${url.pathname}`,
+        stage: route.stageName,
+        requestId,
+        extendedRequestId: requestId,
+        requestTime: new Date().toUTCString(),
+        requestTimeEpoch: Date.now(),
+        protocol: `HTTP/${req.httpVersion}`,
+        domainName: req.headers.host ?? '127.0.0.1',
+        identity: {
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: req.headers['user-agent'] ?? null,
+          accessKey: auth.accessKeyId ?? null,
+          accountId: auth.accessKeyId ? this.options.accountId : null,
+          caller: null,
+          user: null,
+          userArn: auth.accessKeyId ? `arn:aws:iam::${this.options.accountId}:user/local` : null,
+          cognitoIdentityId: null,
+          cognitoIdentityPoolId: null,
+        },
+        authorizer: auth.claims ? { claims: auth.claims, ...auth.context } : (auth.context ?? null),
+      },
+      body: body.length === 0 ? null : isText ? body.toString('utf8') : body.toString('base64'),
+      isBase64Encoded: body.length > 0 && !isText,
+    };
+    const fn = this.options.functionByArn(route.functionArn);
+    if (!fn) {
+      send(res, 502, { message: 'Internal server error' });
+      this.options.log(`api: no local function for ${route.functionArn}`);
+      return;
+    }
+    const outcome = await fn.invoke(event);
+    if (!outcome.ok) {
+      const status = outcome.kind === 'throttled' ? 429 : outcome.kind === 'timeout' ? 504 : 502;
+      send(
+        res,
+        status,
+        { message: status === 429 ? 'Too Many Requests' : 'Internal server error' },
+        {
+          'x-amzn-requestid': requestId,
+        },
+      );
+      return;
+    }
+    const result = outcome.result as {
+      statusCode?: number;
+      headers?: Record<string, string>;
+      multiValueHeaders?: Record<string, string[]>;
+      body?: string;
+      isBase64Encoded?: boolean;
+    } | null;
+    if (!result || typeof result.statusCode !== 'number') {
+      // API Gateway's answer to a proxy integration that returns something else.
+      this.options.log(`api: ${method} ${url.pathname}: malformed Lambda proxy response`);
+      send(res, 502, { message: 'Internal server error' });
+      return;
+    }
+    res.statusCode = result.statusCode;
+    res.setHeader('x-amzn-requestid', requestId);
+    for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, String(v));
+    for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) res.setHeader(k, v.map(String));
+    res.end(
+      result.body === undefined
+        ? ''
+        : result.isBase64Encoded
+          ? Buffer.from(result.body, 'base64')
+          : result.body,
+    );
+  }
+
+  private async authorize(
+    route: Route,
+    req: IncomingMessage,
+    url: URL,
+    body: Buffer,
+  ): Promise<
+    | { ok: true; claims?: Record<string, unknown>; context?: Record<string, unknown>; accessKeyId?: string }
+    | { ok: false; status: number; message: string }
+  > {
+    switch (route.authorizationType) {
+      case 'NONE':
+        return { ok: true };
+      case 'AWS_IAM': {
+        const result = verifySigV4(
+          {
+            method: req.method ?? 'GET',
+            path: url.pathname,
+            query: url.searchParams,
+            headers: req.headers,
+            body,
+          },
+          this.options.credentials,
+        );
+        if (!result.ok) {
+          return {
+            ok: false,
+            status: 403,
+            message: req.headers.authorization
+              ? `Forbidden: ${result.reason}`
+              : 'Missing Authentication Token',
+          };
+        }
+        return { ok: true, accessKeyId: result.accessKeyId };
+      }
+      case 'COGNITO_USER_POOLS': {
+        const headerName = (route.authorizer?.identitySource ?? 'method.request.header.Authorization')
+          .replace('method.request.header.', '')
+          .toLowerCase();
+        const raw = req.headers[headerName];
+        const token = (Array.isArray(raw) ? raw[0] : raw)?.replace(/^Bearer\s+/i, '');
+        if (!token) return { ok: false, status: 401, message: 'Unauthorized' };
+        try {
+          return { ok: true, claims: { ...this.options.issuer.verify(token) } };
+        } catch (e) {
+          if (e instanceof TokenError) return { ok: false, status: 401, message: 'Unauthorized' };
+          throw e;
+        }
+      }
+      case 'CUSTOM':
+        return this.customAuthorizer(route, req, url);
+      default:
+        return {
+          ok: false,
+          status: 500,
+          message: `authorization type ${route.authorizationType} is not emulated`,
+        };
+    }
+  }
+
+  private async customAuthorizer(route: Route, req: IncomingMessage, url: URL) {
+    const fn = route.authorizer?.functionArn
+      ? this.options.functionByArn(route.authorizer.functionArn)
+      : undefined;
+    if (!fn) return { ok: false as const, status: 500, message: 'authorizer function not found' };
+    const methodArn = `arn:aws:execute-api:${this.options.region}:${this.options.accountId}:${route.apiId}/${route.stageName}/${req.method}${url.pathname}`;
+    const headerName = (route.authorizer?.identitySource ?? 'method.request.header.Authorization')
+      .replace('method.request.header.', '')
+      .toLowerCase();
+    const token = req.headers[headerName];
+    if (route.authorizer?.type === 'TOKEN' && !token)
+      return { ok: false as const, status: 401, message: 'Unauthorized' };
+    const event =
+      route.authorizer?.type === 'TOKEN'
+        ? { type: 'TOKEN', authorizationToken: String(token), methodArn }
+        : { type: 'REQUEST', methodArn, headers: req.headers, path: url.pathname, httpMethod: req.method };
+    const outcome = await fn.invoke(event);
+    if (!outcome.ok) {
+      return outcome.errorMessage === 'Unauthorized'
+        ? { ok: false as const, status: 401, message: 'Unauthorized' }
+        : { ok: false as const, status: 500, message: 'AuthorizerConfigurationException' };
+    }
+    const policy = outcome.result as {
+      policyDocument?: { Statement?: { Effect?: string; Resource?: string | string[] }[] };
+      context?: Record<string, unknown>;
+      principalId?: string;
+    };
+    const allowed = (policy.policyDocument?.Statement ?? []).some((s) => {
+      const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource ?? ''];
+      const matches = resources.some((r) =>
+        new RegExp(`^${r.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(methodArn),
+      );
+      return s.Effect === 'Allow' && matches;
+    });
+    const denied = (policy.policyDocument?.Statement ?? []).some((s) => s.Effect === 'Deny');
+    if (!allowed || denied)
+      return { ok: false as const, status: 403, message: 'User is not authorized to access this resource' };
+    return { ok: true as const, context: { principalId: policy.principalId, ...policy.context } };
+  }
+}

@@ -1,0 +1,493 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { LocalApiGateway, type Route, readRestApis } from './api-gateway.js';
+import { assetPathOf, readAssembly, resourcesOfType, type StackArtifact } from './assembly.js';
+import { JwtIssuer } from './auth/jwt-issuer.js';
+import { DynamoDbStreamEventSource } from './event-sources/dynamodb-streams.js';
+import { parseFilterCriteria } from './event-sources/filter.js';
+import { KafkaEventSource } from './event-sources/kafka.js';
+import { RabbitMqEventSource } from './event-sources/rabbitmq.js';
+import { ScheduleEventSource } from './event-sources/schedule.js';
+import { SnsToLambdaEventSource } from './event-sources/sns-to-lambda.js';
+import { SqsEventSource } from './event-sources/sqs.js';
+import type { EventSource, Invoker } from './event-sources/types.js';
+import { type ResolveContext, resolve, UnresolvableError } from './intrinsics.js';
+import { type FunctionSpec, LocalFunction } from './lambda/local-function.js';
+import {
+  type AwsTarget,
+  awsClients,
+  type Clients,
+  type Finding,
+  type LocalEngines,
+  provision,
+} from './provision.js';
+import type { Registry } from './registry.js';
+
+export interface LocalCloudOptions {
+  /** The cloud assembly to run. @default 'cdk.out' */
+  readonly assemblyDir?: string;
+  readonly target: AwsTarget;
+  /** HTTP port of the REST APIs; 0 picks a free one. @default 3000 */
+  readonly port?: number;
+  /** Concurrency cap for functions without reserved concurrency. @default 10 */
+  readonly defaultConcurrency?: number;
+  /** Extra environment given to every function (engine endpoints, for instance). */
+  readonly environment?: Record<string, string>;
+  /** Local engines standing in for MSK, ElastiCache and Amazon MQ. */
+  readonly engines?: LocalEngines;
+  readonly log?: (line: string) => void;
+  /** Logs of the functions, prefixed with their name. */
+  readonly functionLog?: (fn: string, line: string) => void;
+}
+
+export interface LocalFunctionInfo {
+  readonly stackName: string;
+  readonly logicalId: string;
+  readonly name: string;
+  readonly arn: string;
+  readonly fn: LocalFunction;
+}
+
+/**
+ * The local cloud: reads a cloud assembly, provisions what it describes on an AWS-compatible
+ * endpoint, runs every Node.js function from its bundled asset, emulates its event source
+ * mappings and serves its REST APIs. It knows templates, never the application.
+ */
+export class LocalCloud {
+  readonly functions = new Map<string, LocalFunctionInfo>();
+  readonly eventSources: EventSource[] = [];
+  readonly unsupported: Finding[] = [];
+  url = '';
+  routes: Route[] = [];
+  private api?: LocalApiGateway;
+  private registry?: Registry;
+  readonly clients: Clients;
+  private readonly log: (line: string) => void;
+
+  private constructor(private readonly options: LocalCloudOptions) {
+    this.clients = awsClients(options.target);
+    this.log = options.log ?? ((line) => console.error(`[local-cloud] ${line}`));
+  }
+
+  static async start(options: LocalCloudOptions): Promise<LocalCloud> {
+    const cloud = new LocalCloud(options);
+    try {
+      await cloud.boot();
+    } catch (e) {
+      await cloud.stop();
+      throw e;
+    }
+    return cloud;
+  }
+
+  get resources(): Registry {
+    if (!this.registry) throw new Error('local cloud not started');
+    return this.registry;
+  }
+
+  /** A function by name, logical id or `stack/logicalId`. */
+  fn(id: string): LocalFunction {
+    for (const info of this.functions.values()) {
+      if (info.name === id || info.logicalId === id || `${info.stackName}/${info.logicalId}` === id)
+        return info.fn;
+    }
+    for (const info of this.functions.values()) if (info.logicalId.startsWith(id)) return info.fn;
+    throw new Error(
+      `no function ${id}; known: ${[...this.functions.values()].map((f) => f.logicalId).join(', ')}`,
+    );
+  }
+
+  private context(stack: StackArtifact): ResolveContext {
+    const registry = this.resources;
+    const { region, accountId } = this.options.target;
+    return {
+      stackName: stack.stackName,
+      region,
+      accountId,
+      ref: (id) =>
+        registry.get(stack.stackName, id)?.ref ?? stack.template.Parameters?.[id]?.Default?.toString(),
+      getAtt: (id, attr) => registry.get(stack.stackName, id)?.attrs[attr],
+      importValue: (name) => registry.exports.get(name),
+    };
+  }
+
+  private async boot(): Promise<void> {
+    const { target } = this.options;
+    const stacks = readAssembly(this.options.assemblyDir ?? 'cdk.out');
+    const result = await provision(stacks, target, {
+      clients: this.clients,
+      log: this.log,
+      engines: this.options.engines,
+    });
+    this.registry = result.registry;
+    this.unsupported.push(...result.unsupported);
+
+    for (const stack of stacks) this.startFunctions(stack);
+    for (const stack of stacks) await this.startEventSources(stack);
+    for (const stack of stacks)
+      this.routes.push(...readRestApis(stack, this.context(stack), this.unsupported));
+
+    for (const f of this.unsupported) {
+      this.log(`unsupported: ${f.stackName}/${f.logicalId} (${f.type}): ${f.message}`);
+    }
+    for (const source of this.eventSources) source.start();
+    if (this.routes.length > 0) {
+      const conflicts = new Map<string, Route>();
+      for (const r of this.routes) {
+        const key = `${r.httpMethod} ${r.resourcePath.replace(/\{[^}]+\}/g, '{}')}`;
+        const other = conflicts.get(key);
+        if (other && other.apiId !== r.apiId) {
+          this.log(`route ${key} is served by ${other.apiName}; ${r.apiName}'s is shadowed`);
+        }
+        conflicts.set(key, r);
+      }
+      const arns = new Map([...this.functions.values()].map((f) => [f.arn, f.fn]));
+      this.api = new LocalApiGateway({
+        routes: this.routes,
+        functionByArn: (arn) => arns.get(arn),
+        issuer: new JwtIssuer(),
+        credentials: {
+          accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+          secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+        },
+        accountId: target.accountId,
+        region: target.region,
+        log: this.log,
+      });
+      this.url = await this.api.listen(this.options.port ?? 3000);
+    }
+  }
+
+  private startFunctions(stack: StackArtifact): void {
+    const ctx = this.context(stack);
+    const { target } = this.options;
+    for (const [logicalId, resource] of resourcesOfType(stack, 'AWS::Lambda::Function')) {
+      const p = resource.Properties ?? {};
+      const finding = { stackName: stack.stackName, logicalId, type: resource.Type };
+      const runtime = String(p.Runtime ?? '');
+      if (!runtime.startsWith('nodejs')) {
+        this.unsupported.push({
+          ...finding,
+          message: `runtime ${runtime || '(image)'} is not run locally (Node.js only)`,
+        });
+        continue;
+      }
+      const assetDir = assetPathOf(stack, resource);
+      if (!assetDir || !existsSync(assetDir)) {
+        this.unsupported.push({
+          ...finding,
+          message: 'code is not a local asset (inline or S3 code is not run)',
+        });
+        continue;
+      }
+      const environment: Record<string, string> = {};
+      const variables = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+        {}) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(variables)) {
+        try {
+          environment[key] = String(resolve(value, ctx, `${logicalId}.Environment.Variables.${key}`));
+        } catch (e) {
+          if (!(e instanceof UnresolvableError)) throw e;
+          this.unsupported.push({ ...finding, message: `environment variable ${key}: ${e.message}` });
+        }
+      }
+      const state = this.resources.get(stack.stackName, logicalId);
+      const name = state?.ref ?? logicalId;
+      const spec: FunctionSpec = {
+        name,
+        assetDir,
+        handler: String(p.Handler ?? 'index.handler'),
+        timeoutSeconds: Number(p.Timeout ?? 3),
+        memoryMb: Number(p.MemorySize ?? 128),
+        reservedConcurrency:
+          p.ReservedConcurrentExecutions === undefined ? undefined : Number(p.ReservedConcurrentExecutions),
+        region: target.region,
+        accountId: target.accountId,
+        environment: {
+          AWS_ENDPOINT_URL: target.endpoint,
+          ...this.options.environment,
+          ...environment,
+        },
+      };
+      const fn = new LocalFunction(spec, {
+        defaultConcurrency: this.options.defaultConcurrency ?? 10,
+        log: this.options.functionLog,
+      });
+      this.functions.set(`${stack.stackName}/${logicalId}`, {
+        stackName: stack.stackName,
+        logicalId,
+        name,
+        arn: String(state?.attrs.Arn ?? ''),
+        fn,
+      });
+    }
+  }
+
+  private functionFor(stack: StackArtifact, ref: unknown): LocalFunctionInfo | undefined {
+    const value = String(ref);
+    for (const info of this.functions.values()) {
+      if (info.name === value || info.arn === value || value.endsWith(`:function:${info.name}`)) return info;
+    }
+    return undefined;
+  }
+
+  /** Sends an on-failure record to an SQS queue or SNS topic destination. */
+  private destination(arn: string | undefined): ((record: unknown) => Promise<void>) | undefined {
+    if (!arn) return undefined;
+    const target = this.resources.findByArnOrRef(arn);
+    if (target?.type === 'AWS::SQS::Queue') {
+      return async (record) => {
+        await this.clients.sqs.send(
+          new SendMessageCommand({ QueueUrl: target.ref, MessageBody: JSON.stringify(record) }),
+        );
+      };
+    }
+    if (target?.type === 'AWS::SNS::Topic') {
+      return async (record) => {
+        await this.clients.sns.send(
+          new PublishCommand({ TopicArn: target.ref, Message: JSON.stringify(record) }),
+        );
+      };
+    }
+    return undefined;
+  }
+
+  private asyncConfig(stack: StackArtifact, fnInfo: LocalFunctionInfo) {
+    const ctx = this.context(stack);
+    for (const [, cfg] of resourcesOfType(stack, 'AWS::Lambda::EventInvokeConfig')) {
+      const p = resolve(cfg.Properties ?? {}, ctx) as {
+        FunctionName?: string;
+        MaximumRetryAttempts?: number;
+        DestinationConfig?: { OnFailure?: { Destination?: string } };
+      };
+      if (this.functionFor(stack, p.FunctionName) !== fnInfo) continue;
+      return {
+        functionName: fnInfo.name,
+        maximumRetryAttempts: p.MaximumRetryAttempts,
+        onFailure: this.destination(p.DestinationConfig?.OnFailure?.Destination),
+      };
+    }
+    return { functionName: fnInfo.name };
+  }
+
+  private async startEventSources(stack: StackArtifact): Promise<void> {
+    const ctx = this.context(stack);
+    const { region, accountId } = this.options.target;
+    const log = this.log;
+    for (const [logicalId, resource] of resourcesOfType(stack, 'AWS::Lambda::EventSourceMapping')) {
+      const finding = { stackName: stack.stackName, logicalId, type: resource.Type };
+      let p: Record<string, unknown>;
+      try {
+        p = resolve(resource.Properties ?? {}, ctx, logicalId) as Record<string, unknown>;
+      } catch (e) {
+        if (!(e instanceof UnresolvableError)) throw e;
+        this.unsupported.push({ ...finding, message: e.message });
+        continue;
+      }
+      const fnInfo = this.functionFor(stack, p.FunctionName);
+      if (!fnInfo) {
+        this.unsupported.push({
+          ...finding,
+          message: `function ${String(p.FunctionName)} is not run locally`,
+        });
+        continue;
+      }
+      if (p.Enabled === false) continue;
+      const sourceArn = String(p.EventSourceArn ?? '');
+      const source = this.resources.findByArnOrRef(sourceArn);
+      const streamTable = this.resources
+        .ofType('AWS::DynamoDB::Table')
+        .find((t) => t.attrs.StreamArn === sourceArn);
+      const reportBatchItemFailures = (p.FunctionResponseTypes as string[] | undefined)?.includes(
+        'ReportBatchItemFailures',
+      );
+      const filters = parseFilterCriteria(p.FilterCriteria);
+      for (const key of ['TumblingWindowInSeconds', 'ParallelizationFactor'] as const) {
+        if (p[key] !== undefined && p[key] !== 1) {
+          this.unsupported.push({
+            ...finding,
+            message: `${key} is not emulated (mapping of ${fnInfo.name})`,
+          });
+        }
+      }
+      if (source?.type === 'AWS::SQS::Queue') {
+        this.eventSources.push(
+          new SqsEventSource(
+            {
+              functionName: fnInfo.name,
+              queueUrl: source.ref,
+              queueArn: sourceArn,
+              region,
+              batchSize: p.BatchSize === undefined ? 10 : Number(p.BatchSize),
+              maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+              reportBatchItemFailures,
+              maxConcurrency: Number(
+                (p.ScalingConfig as { MaximumConcurrency?: number } | undefined)?.MaximumConcurrency ?? 2,
+              ),
+              filters,
+            },
+            fnInfo.fn,
+            this.clients.sqs,
+            log,
+          ),
+        );
+      } else if (streamTable) {
+        const streams = new DynamoDBStreamsClient({
+          endpoint: this.options.target.endpoint,
+          region,
+          credentials: {
+            accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+            secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+          },
+        });
+        const onFailure = (p.DestinationConfig as { OnFailure?: { Destination?: string } } | undefined)
+          ?.OnFailure?.Destination;
+        this.eventSources.push(
+          new DynamoDbStreamEventSource(
+            {
+              functionName: fnInfo.name,
+              streamArn: sourceArn,
+              region,
+              startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+              batchSize: p.BatchSize === undefined ? 100 : Number(p.BatchSize),
+              maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0),
+              bisectBatchOnFunctionError: p.BisectBatchOnFunctionError === true,
+              maximumRetryAttempts:
+                p.MaximumRetryAttempts === undefined ? -1 : Number(p.MaximumRetryAttempts),
+              maximumRecordAgeInSeconds:
+                p.MaximumRecordAgeInSeconds === undefined ? -1 : Number(p.MaximumRecordAgeInSeconds),
+              reportBatchItemFailures,
+              filters,
+              onFailure: this.destination(onFailure),
+            },
+            fnInfo.fn,
+            streams,
+            log,
+          ),
+        );
+      } else if (source?.attrs.LocalEngine === 'kafka' || p.SelfManagedEventSource) {
+        const brokers = [...(this.options.engines?.kafkaBrokers ?? ['127.0.0.1:9092'])];
+        const groupId =
+          (p.AmazonManagedKafkaEventSourceConfig as { ConsumerGroupId?: string } | undefined)
+            ?.ConsumerGroupId ??
+          (p.SelfManagedKafkaEventSourceConfig as { ConsumerGroupId?: string } | undefined)
+            ?.ConsumerGroupId ??
+          `${stack.stackName}-${logicalId}`;
+        this.eventSources.push(
+          new KafkaEventSource(
+            {
+              functionName: fnInfo.name,
+              eventSourceArn: sourceArn,
+              brokers,
+              topics: (p.Topics as string[] | undefined) ?? [],
+              consumerGroupId: groupId,
+              startingPosition: p.StartingPosition === 'LATEST' ? 'LATEST' : 'TRIM_HORIZON',
+              batchSize: p.BatchSize === undefined ? 100 : Number(p.BatchSize),
+              filters,
+              eventSource: p.SelfManagedEventSource ? 'SelfManagedKafka' : 'aws:kafka',
+            },
+            fnInfo.fn,
+            log,
+          ),
+        );
+      } else if (source?.attrs.LocalEngine === 'rabbitmq') {
+        const access = (p.SourceAccessConfigurations as { Type: string; URI: string }[] | undefined) ?? [];
+        const queues = (p.Queues as string[] | undefined) ?? [];
+        for (const queue of queues) {
+          this.eventSources.push(
+            new RabbitMqEventSource(
+              {
+                functionName: fnInfo.name,
+                eventSourceArn: sourceArn,
+                url: String(source.attrs.LocalRabbitUrl),
+                queue,
+                virtualHost: access.find((a) => a.Type === 'VIRTUAL_HOST')?.URI ?? '/',
+                batchSize: p.BatchSize === undefined ? 100 : Number(p.BatchSize),
+                maxBatchingWindowSeconds: Number(p.MaximumBatchingWindowInSeconds ?? 0.5),
+              },
+              fnInfo.fn,
+              log,
+            ),
+          );
+        }
+      } else {
+        this.unsupported.push({
+          ...finding,
+          message: `event source ${sourceArn || '(unknown)'} of ${fnInfo.name} is not a resource the runtime knows`,
+        });
+      }
+    }
+
+    for (const [logicalId, sub] of resourcesOfType(stack, 'AWS::SNS::Subscription')) {
+      const p = resolve(sub.Properties ?? {}, ctx) as Record<string, unknown>;
+      if (p.Protocol !== 'lambda') continue;
+      const fnInfo = this.functionFor(stack, p.Endpoint);
+      if (!fnInfo) continue;
+      const s = new SnsToLambdaEventSource(
+        {
+          ...this.asyncConfig(stack, fnInfo),
+          topicArn: String(p.TopicArn),
+          region,
+          filterPolicy: p.FilterPolicy === undefined ? undefined : JSON.stringify(p.FilterPolicy),
+          filterPolicyScope: p.FilterPolicyScope === undefined ? undefined : String(p.FilterPolicyScope),
+          bridgeQueueName: `local-sns-${createHash('sha256').update(`${stack.stackName}/${logicalId}`).digest('hex').slice(0, 16)}`,
+        },
+        fnInfo.fn,
+        this.clients,
+        log,
+      );
+      await s.prepare();
+      this.eventSources.push(s);
+    }
+
+    for (const [logicalId, rule] of resourcesOfType(stack, 'AWS::Events::Rule')) {
+      const p = resolve(rule.Properties ?? {}, ctx) as {
+        ScheduleExpression?: string;
+        State?: string;
+        Targets?: { Arn: string; Input?: string }[];
+      };
+      if (!p.ScheduleExpression) {
+        this.unsupported.push({
+          stackName: stack.stackName,
+          logicalId,
+          type: rule.Type,
+          message: 'event pattern rules are not emulated (schedules are)',
+        });
+        continue;
+      }
+      if (p.State === 'DISABLED') continue;
+      for (const t of p.Targets ?? []) {
+        const fnInfo = this.functionFor(stack, t.Arn);
+        if (!fnInfo) continue;
+        this.eventSources.push(
+          new ScheduleEventSource(
+            {
+              ...this.asyncConfig(stack, fnInfo),
+              ruleArn: `arn:aws:events:${region}:${accountId}:rule/${logicalId}`,
+              expression: p.ScheduleExpression,
+              region,
+              accountId,
+              input: t.Input ? JSON.parse(t.Input) : undefined,
+            },
+            fnInfo.fn,
+            log,
+          ),
+        );
+      }
+    }
+  }
+
+  /** Invokes a function directly (like `aws lambda invoke`). */
+  invoker(id: string): Invoker {
+    return this.fn(id);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.eventSources.map((s) => s.stop()));
+    await this.api?.close();
+    await Promise.allSettled([...this.functions.values()].map((f) => f.fn.stop()));
+  }
+}
