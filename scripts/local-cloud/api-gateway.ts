@@ -76,7 +76,7 @@ export function readRestApis(stack: StackArtifact, ctx: ResolveContext, unsuppor
   const pathOf = (resourceId: string | undefined, apiId: string): string => {
     if (!resourceId || resourceId === apiId) return '/';
     const r = resources[resourceId];
-    if (!r || r.Type !== 'AWS::ApiGateway::Resource') return '/';
+    if (r?.Type !== 'AWS::ApiGateway::Resource') return '/';
     const parent = pathOf(refOf(r.Properties?.ParentId), apiId);
     return `${parent === '/' ? '' : parent}/${String(r.Properties?.PathPart)}`;
   };
@@ -274,7 +274,7 @@ export class LocalApiGateway {
       const name = req.rawHeaders[i] as string;
       const value = req.rawHeaders[i + 1] as string;
       headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-      (multiValueHeaders[name] ??= []).push(value);
+      multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
     }
     const requestId = randomUUID();
     const auth = await this.authorize(route, req, url, body);
@@ -321,7 +321,7 @@ export class LocalApiGateway {
     const multiQuery: Record<string, string[]> = {};
     for (const [k, v] of url.searchParams) {
       query[k] = v;
-      (multiQuery[k] ??= []).push(v);
+      multiQuery[k] = [...(multiQuery[k] ?? []), v];
     }
     const isText = /json|text|xml|x-www-form-urlencoded/.test(
       req.headers['content-type'] ?? 'application/json',

@@ -226,7 +226,7 @@ export class LocalCloud {
     }
   }
 
-  private functionFor(stack: StackArtifact, ref: unknown): LocalFunctionInfo | undefined {
+  private functionFor(ref: unknown): LocalFunctionInfo | undefined {
     const value = String(ref);
     for (const info of this.functions.values()) {
       if (info.name === value || info.arn === value || value.endsWith(`:function:${info.name}`)) return info;
@@ -263,7 +263,7 @@ export class LocalCloud {
         MaximumRetryAttempts?: number;
         DestinationConfig?: { OnFailure?: { Destination?: string } };
       };
-      if (this.functionFor(stack, p.FunctionName) !== fnInfo) continue;
+      if (this.functionFor(p.FunctionName) !== fnInfo) continue;
       return {
         functionName: fnInfo.name,
         maximumRetryAttempts: p.MaximumRetryAttempts,
@@ -287,7 +287,7 @@ export class LocalCloud {
         this.unsupported.push({ ...finding, message: e.message });
         continue;
       }
-      const fnInfo = this.functionFor(stack, p.FunctionName);
+      const fnInfo = this.functionFor(p.FunctionName);
       if (!fnInfo) {
         this.unsupported.push({
           ...finding,
@@ -424,7 +424,7 @@ export class LocalCloud {
     for (const [logicalId, sub] of resourcesOfType(stack, 'AWS::SNS::Subscription')) {
       const p = resolve(sub.Properties ?? {}, ctx) as Record<string, unknown>;
       if (p.Protocol !== 'lambda') continue;
-      const fnInfo = this.functionFor(stack, p.Endpoint);
+      const fnInfo = this.functionFor(p.Endpoint);
       if (!fnInfo) continue;
       const s = new SnsToLambdaEventSource(
         {
@@ -460,7 +460,7 @@ export class LocalCloud {
       }
       if (p.State === 'DISABLED') continue;
       for (const t of p.Targets ?? []) {
-        const fnInfo = this.functionFor(stack, t.Arn);
+        const fnInfo = this.functionFor(t.Arn);
         if (!fnInfo) continue;
         this.eventSources.push(
           new ScheduleEventSource(

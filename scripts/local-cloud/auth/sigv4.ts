@@ -43,13 +43,13 @@ export function verifySigV4(
   const credential = fields.Credential?.split('/');
   const signedHeaders = fields.SignedHeaders?.split(';');
   const signature = fields.Signature;
-  if (!credential || credential.length !== 5 || !signedHeaders || !signature) {
+  if (credential?.length !== 5 || !signedHeaders || !signature) {
     return { ok: false, reason: 'malformed Authorization header' };
   }
   const [accessKeyId, date, region, service] = credential as [string, string, string, string, string];
   if (accessKeyId !== credentials.accessKeyId) return { ok: false, reason: 'unknown access key' };
   const amzDate = header(request.headers, 'x-amz-date');
-  if (!amzDate || !amzDate.startsWith(date)) return { ok: false, reason: 'missing or mismatched X-Amz-Date' };
+  if (!amzDate?.startsWith(date)) return { ok: false, reason: 'missing or mismatched X-Amz-Date' };
   const signedAt = Date.parse(
     `${amzDate.slice(0, 4)}-${amzDate.slice(4, 6)}-${amzDate.slice(6, 8)}T${amzDate.slice(9, 11)}:${amzDate.slice(11, 13)}:${amzDate.slice(13, 15)}Z`,
   );

@@ -45,7 +45,7 @@ export function parseSchedule(expression: string): Schedule {
   }
   const cron = /^cron\((.+)\)$/.exec(expression.trim());
   const parts = cron?.[1]?.trim().split(/\s+/);
-  if (!parts || parts.length !== 6) {
+  if (parts?.length !== 6) {
     throw new ScheduleExpressionError(
       `${expression}: expected rate(N unit) or cron(min hour day month weekday year)`,
     );

@@ -4,6 +4,7 @@ import {
   CreateQueueCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
+  type Message,
   ReceiveMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
@@ -94,7 +95,7 @@ export class SnsToLambdaEventSource implements EventSource {
 
   private async poll(): Promise<void> {
     while (!this.abort.signal.aborted) {
-      let messages;
+      let messages: Message[] | undefined;
       try {
         messages = (
           await this.clients.sqs.send(

@@ -166,8 +166,9 @@ describe('the local cloud running a synthesized fixture app', () => {
       const publish = (message: string, eventType: string) =>
         cloud.clients.sns.send(
           new PublishCommand({
-            TopicArn: cloud.resources.ofType('AWS::SNS::Topic').find((t) => t.logicalId.startsWith('Notify'))
-              ?.ref,
+            TopicArn: cloud.resources
+              .ofType('AWS::SNS::Topic')
+              .find((t) => t.logicalId.startsWith('NotifyTopic'))?.ref,
             Message: message,
             MessageAttributes: { eventType: { DataType: 'String', StringValue: eventType } },
           }),
