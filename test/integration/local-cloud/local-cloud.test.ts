@@ -75,7 +75,13 @@ describe('the local cloud running a synthesized fixture app', () => {
   beforeAll(async () => {
     const outdir = mkdtempSync(join(tmpdir(), 'fixture-'));
     buildMessagingFixture(outdir, { extraRoute: `added${run}` });
-    cloud = await LocalCloud.start({ assemblyDir: outdir, target: target(), port: 0, log: () => undefined });
+    cloud = await LocalCloud.start({
+      assemblyDir: outdir,
+      target: target(),
+      port: 0,
+      log: () => undefined,
+      functionLog: () => undefined,
+    });
     // Earlier runs on a long-lived emulator may have left messages behind.
     for (const q of [
       'PlacedQueue',
