@@ -1,3 +1,4 @@
+import { localCloudSuite } from './local-cloud.js';
 import { synthSuite } from './synth.js';
 import type { BenchSuite } from './types.js';
 
@@ -18,4 +19,4 @@ import type { BenchSuite } from './types.js';
  * which reports `figures["windowing.eventsPerSecond"]`. Use `ctx.runs` and the helpers in `stats.ts`
  * for repeated measurements.
  */
-export const suites: readonly BenchSuite[] = [synthSuite];
+export const suites: readonly BenchSuite[] = [synthSuite, localCloudSuite];
