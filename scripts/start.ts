@@ -73,8 +73,10 @@ function describeCloud(cloud: LocalCloud): void {
     ),
   ];
   process.stdout.write(`\nLocal API: ${cloud.url}\n${routes.map((r) => `  ${r}`).join('\n')}\n`);
+  const example =
+    cloud.routes.find((r) => r.httpMethod === 'GET' && r.authorizationType === 'NONE') ?? cloud.routes[0];
   process.stdout.write(
-    `\nTry:  curl -s ${cloud.url}${cloud.routes[0]?.resourcePath.replace(/\{[^}]+\}/g, 'example') ?? '/'}\n` +
+    `\nTry:  curl -s ${cloud.url}${example?.resourcePath.replace(/\{[^}]+\}/g, 'example') ?? '/'}\n` +
       '      routes with a JWT authorizer: -H "Authorization: $(npm run -s token)"\n' +
       '      routes with IAM authorization: sign with SigV4 and the credentials in AWS_ACCESS_KEY_ID/SECRET\n\n',
   );
