@@ -1,8 +1,9 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { messageKey } from './message-key.js';
 import type { QueueWithDlq } from './queue-with-dlq.js';
 
 export interface FanoutTopicProps {
@@ -37,13 +38,7 @@ export class FanoutTopic extends Construct {
   constructor(scope: Construct, id: string, props: FanoutTopicProps = {}) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
-    this.encryptionKey =
-      props.encryptionKey ??
-      new kms.Key(this, 'Key', {
-        enableKeyRotation: true,
-        description: `Encrypts the messages of ${this.node.path}`,
-        removalPolicy,
-      });
+    this.encryptionKey = messageKey(this, props.encryptionKey, removalPolicy);
     this.topic = new sns.Topic(this, 'Topic', {
       topicName: props.topicName,
       ...props.topicProps,

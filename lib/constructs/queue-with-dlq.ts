@@ -1,9 +1,10 @@
 import { Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource, type SqsEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { messageKey } from './message-key.js';
 
 /** AWS's guidance: a queue's visibility timeout is at least six times its consumer's timeout. */
 export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
@@ -70,13 +71,7 @@ export class QueueWithDlq extends Construct {
         `${this.node.path}: maxReceiveCount must be between 1 and 1000, got ${this.maxReceiveCount}`,
       );
     }
-    this.encryptionKey =
-      props.encryptionKey ??
-      new kms.Key(this, 'Key', {
-        enableKeyRotation: true,
-        description: `Encrypts the messages of ${this.node.path}`,
-        removalPolicy,
-      });
+    this.encryptionKey = messageKey(this, props.encryptionKey, removalPolicy);
 
     const deadLetterQueue =
       props.existingDeadLetterQueue ??

@@ -9,6 +9,7 @@ import type {
   InvokeOutcome,
   Invoker,
 } from '../../../scripts/local-cloud/event-sources/types.js';
+import { eventually } from '../eventually.js';
 
 /** A function stand-in that fails its first `failures` invocations and records every event. */
 function scriptedFunction(failures: number): Invoker & { events: unknown[] } {
@@ -30,19 +31,6 @@ function scriptedFunction(failures: number): Invoker & { events: unknown[] } {
         : { ok: true, result: null, requestId: `r${calls}` };
     },
   };
-}
-
-async function eventually<T>(
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const running: EventSource[] = [];

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JwtIssuer } from '../../../scripts/local-cloud/auth/jwt-issuer.js';
 import { ScheduleEventSource } from '../../../scripts/local-cloud/event-sources/schedule.js';
 import { LocalCloud } from '../../../scripts/local-cloud/runtime.js';
+import { eventually } from '../eventually.js';
 import { buildMessagingFixture } from './fixtures/messaging-app.js';
 import { signedFetch } from './signed-fetch.js';
 
@@ -22,20 +23,6 @@ const target = () => ({
   region: process.env.AWS_REGION ?? 'us-east-1',
   accountId: '123456789012',
 });
-
-async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-  everyMs = 250,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 describe('the local cloud running a synthesized fixture app', () => {
   let cloud: LocalCloud;
