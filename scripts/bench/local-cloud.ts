@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import { PlatformFunction } from '../../lib/constructs/platform-function.js';
 import { QueueWithDlq } from '../../lib/constructs/queue-with-dlq.js';
 import { ensureEngines } from '../lib/engines.js';
@@ -19,6 +21,34 @@ import type { BenchSuite, Figures } from './types.js';
 
 /** moto's SQS does O(queue depth) work per call, so the backlog is kept modest. */
 const MESSAGES = 300;
+
+/** Seconds from spawning `npm start` (no synth, engines up) to the first HTTP answer of the app. */
+async function timeStart(repoRoot: string, assemblyDir: string): Promise<number> {
+  const port = 30_000 + Math.floor(Math.random() * 10_000);
+  const t0 = performance.now();
+  const child = spawn(
+    'npx',
+    ['tsx', 'scripts/start.ts', '--no-synth', '--out', assemblyDir, '--port', String(port)],
+    {
+      cwd: repoRoot,
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
+  try {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const answered = await fetch(`http://127.0.0.1:${port}/ping`)
+        .then((r) => r.status > 0)
+        .catch(() => false);
+      if (answered) return (performance.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('npm start did not answer within 60 s');
+  } finally {
+    if (child.pid) process.kill(-child.pid, 'SIGINT');
+  }
+}
 /** Latency is measured apart from throughput, at a steady trickle, so that it is not queueing time. */
 const LATENCY_SAMPLES = 100;
 
@@ -34,6 +64,9 @@ function buildApp(outdir: string, repoRoot: string): void {
     timeout: Duration.seconds(10),
   });
   queue.addConsumer(fn.function, { batchSize: 10, maxConcurrency: 2 });
+  // One open route, so that the start-up figure can wait for a first answered request.
+  const api = new apigw.RestApi(stack, 'Api', { deployOptions: { stageName: 'bench' } });
+  api.root.addResource('ping').addMethod('GET', new apigw.LambdaIntegration(fn.function));
   app.synth();
 }
 
@@ -165,7 +198,12 @@ export const localCloudSuite: BenchSuite = {
       ]);
       const rawRate = MESSAGES / ((performance.now() - t1) / 1000);
 
+      await cloud.stop();
+      ctx.log('local: `npm start --no-synth` to the first answered request');
+      const startSeconds = await timeStart(ctx.repoRoot, outdir);
+
       const figures: Figures = {
+        startSeconds: { value: round(startSeconds, 2), unit: 's' },
         'sqs.eventsPerSec': { value: round(mappingRate, 1), unit: 'events/s', baseline: round(rawRate, 1) },
         'sqs.sendToHandlerP50Ms': { value: round(percentile(delays, 50), 1), unit: 'ms' },
         'sqs.sendToHandlerP95Ms': { value: round(percentile(delays, 95), 1), unit: 'ms' },
