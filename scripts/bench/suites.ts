@@ -1,3 +1,4 @@
+import { eventStoreSuite } from './event-store.js';
 import { localCloudSuite } from './local-cloud.js';
 import { synthSuite } from './synth.js';
 import type { BenchSuite } from './types.js';
@@ -19,4 +20,4 @@ import type { BenchSuite } from './types.js';
  * which reports `figures["windowing.eventsPerSecond"]`. Use `ctx.runs` and the helpers in `stats.ts`
  * for repeated measurements.
  */
-export const suites: readonly BenchSuite[] = [synthSuite, localCloudSuite];
+export const suites: readonly BenchSuite[] = [synthSuite, localCloudSuite, eventStoreSuite];
