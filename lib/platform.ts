@@ -1,10 +1,12 @@
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { StageConfig } from './config/stage-config.js';
+import { DataStack } from './stacks/data-stack.js';
 import { NetworkStack } from './stacks/network-stack.js';
 
 export interface Platform {
   readonly network: NetworkStack;
+  readonly data: DataStack;
 }
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
@@ -25,11 +27,16 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     config,
     description: `Messaging platform (${config.stage}): VPC, endpoints, flow logs`,
   });
+  const data = new DataStack(app, stackId(config, 'Data'), {
+    env,
+    config,
+    description: `Messaging platform (${config.stage}): event store and other stateful stores`,
+  });
 
   Tags.of(app).add('platform', 'messaging');
   Tags.of(app).add('stage', config.stage);
   for (const [key, value] of Object.entries(config.tags)) Tags.of(app).add(key, value);
-  return { network };
+  return { network, data };
 }
 
 /** The security gates every synth runs: cdk-nag's AwsSolutions and Serverless packs. */

@@ -10,11 +10,16 @@ import { nagFindings, newApp, newStack } from '../helpers.js';
 function synthStage(stage: StageName) {
   const app = newApp();
   const platform = buildPlatform(app, loadStageConfig(stage));
-  return { app, platform, network: Template.fromStack(platform.network) };
+  return {
+    app,
+    platform,
+    network: Template.fromStack(platform.network),
+    data: Template.fromStack(platform.data),
+  };
 }
 
 describe.each(STAGE_NAMES)('the %s stage', (stage) => {
-  const { app, platform, network } = synthStage(stage);
+  const { app, platform, network, data } = synthStage(stage);
   const config = loadStageConfig(stage);
 
   it('has no unacknowledged cdk-nag finding (AwsSolutions and Serverless)', () => {
@@ -69,6 +74,13 @@ describe.each(STAGE_NAMES)('the %s stage', (stage) => {
 
   it('matches the snapshot', () => {
     expect(network.toJSON()).toMatchSnapshot();
+    expect(data.toJSON()).toMatchSnapshot();
+  });
+
+  it('keeps the event store through stack deletion in prod', () => {
+    data.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: config.retainData ? 'Retain' : 'Delete',
+    });
   });
 
   it('names its stacks after the stage', () => {

@@ -1,0 +1,56 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+export interface EventStoreTableProps {
+  /** @default - a new customer-managed key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /** @default RemovalPolicy.RETAIN: an event store is the system of record */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Overrides merged over the defaults; keys, encryption, PITR and the stream stay as set here. */
+  readonly tableProps?: Omit<
+    dynamodb.TableProps,
+    | 'partitionKey'
+    | 'sortKey'
+    | 'encryption'
+    | 'encryptionKey'
+    | 'pointInTimeRecovery'
+    | 'pointInTimeRecoverySpecification'
+    | 'stream'
+  >;
+}
+
+/**
+ * The table behind `lambdas/commons/event-store/dynamodb-event-store.ts`: partition key
+ * `aggregateId`, sort key `version` (so a conditional put on `attribute_not_exists(version)` is
+ * optimistic concurrency), snapshots under `snapshot#<id>` in the same table, point-in-time
+ * recovery, KMS encryption, and a stream of new images that feeds projections and the outbox.
+ */
+export class EventStoreTable extends Construct {
+  readonly table: dynamodb.Table;
+  readonly encryptionKey: kms.IKey;
+
+  constructor(scope: Construct, id: string, props: EventStoreTableProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.encryptionKey =
+      props.encryptionKey ??
+      new kms.Key(this, 'Key', {
+        enableKeyRotation: true,
+        description: `Encrypts the events of ${this.node.path}`,
+        removalPolicy,
+      });
+    this.table = new dynamodb.Table(this, 'Table', {
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...props.tableProps,
+      partitionKey: { name: 'aggregateId', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'version', type: dynamodb.AttributeType.NUMBER },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.encryptionKey,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      stream: dynamodb.StreamViewType.NEW_IMAGE,
+      removalPolicy,
+    });
+  }
+}
