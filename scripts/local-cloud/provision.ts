@@ -444,6 +444,16 @@ const NO_LOCAL_EFFECT = new Set([
   'AWS::CloudWatch::Dashboard',
 ]);
 
+/** Marks the stand-in state of a resource with no local effect: any attribute of it resolves. */
+export const SYNTHETIC = '__localStandIn';
+
+/** An attribute of a provisioned resource, or a placeholder for one of a stand-in. */
+export function attributeOf(state: ResourceState | undefined, attribute: string): unknown {
+  if (!state) return undefined;
+  const value = state.attrs[attribute];
+  return value !== undefined ? value : state.attrs[SYNTHETIC] ? `${state.ref}.${attribute}` : undefined;
+}
+
 /** Networking: meaningful in a VPC only, so the local machine stands in for it. */
 const NETWORK_PREFIX = 'AWS::EC2::';
 
@@ -451,6 +461,7 @@ function syntheticState(type: string, stack: StackArtifact, logicalId: string, p
   const name = physicalName(stack.stackName, logicalId);
   const service = type.split('::')[1]?.toLowerCase() ?? 'local';
   const attrs: Record<string, unknown> = {
+    [SYNTHETIC]: true,
     Arn: `arn:aws:${service}:${t.region}:${t.accountId}:${type.split('::')[2]?.toLowerCase()}/${name}`,
   };
   if (type === 'AWS::Logs::LogGroup') {
@@ -458,7 +469,7 @@ function syntheticState(type: string, stack: StackArtifact, logicalId: string, p
     return {
       type,
       ref: groupName,
-      attrs: { Arn: `arn:aws:logs:${t.region}:${t.accountId}:log-group:${groupName}:*` },
+      attrs: { [SYNTHETIC]: true, Arn: `arn:aws:logs:${t.region}:${t.accountId}:log-group:${groupName}:*` },
     };
   }
   if (type === 'AWS::IAM::Role') {
@@ -497,7 +508,7 @@ export async function provision(
       region: target.region,
       accountId: target.accountId,
       ref: (id) => registry.get(stack.stackName, id)?.ref ?? parameterDefault(stack, id),
-      getAtt: (id, attr) => registry.get(stack.stackName, id)?.attrs[attr],
+      getAtt: (id, attr) => attributeOf(registry.get(stack.stackName, id), attr),
       importValue: (name) => registry.exports.get(name),
     };
     let pending = Object.entries(stack.template.Resources);
@@ -510,16 +521,20 @@ export async function provision(
           blocked.set(logicalId, `waits for ${dependsOn(resource).join(', ')}`);
           continue;
         }
+        const handler = HANDLERS[resource.Type];
         let props: Props;
         try {
           props = (resolve(resource.Properties ?? {}, ctx, `${logicalId}.Properties`) ?? {}) as Props;
         } catch (e) {
           if (!(e instanceof UnresolvableError)) throw e;
-          next.push([logicalId, resource]);
-          blocked.set(logicalId, e.message);
-          continue;
+          if (handler) {
+            next.push([logicalId, resource]);
+            blocked.set(logicalId, e.message);
+            continue;
+          }
+          // Resources with no local effect need no exact values; their stand-in is enough.
+          props = (resource.Properties ?? {}) as Props;
         }
-        const handler = HANDLERS[resource.Type];
         const finding = { stackName: stack.stackName, logicalId, type: resource.Type };
         if (handler) {
           const state = await handler({

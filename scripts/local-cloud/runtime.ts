@@ -18,6 +18,7 @@ import { type ResolveContext, resolve, UnresolvableError } from './intrinsics.js
 import { type FunctionSpec, LocalFunction } from './lambda/local-function.js';
 import {
   type AwsTarget,
+  attributeOf,
   awsClients,
   type Clients,
   type Finding,
@@ -109,7 +110,7 @@ export class LocalCloud {
       accountId,
       ref: (id) =>
         registry.get(stack.stackName, id)?.ref ?? stack.template.Parameters?.[id]?.Default?.toString(),
-      getAtt: (id, attr) => registry.get(stack.stackName, id)?.attrs[attr],
+      getAtt: (id, attr) => attributeOf(registry.get(stack.stackName, id), attr),
       importValue: (name) => registry.exports.get(name),
     };
   }
