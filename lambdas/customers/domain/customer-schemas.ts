@@ -110,9 +110,5 @@ export type CustomerEmailChangedData = z.infer<typeof customerEmailChangedDataSc
 export type CustomerDeactivatedData = z.infer<typeof customerDeactivatedDataSchema>;
 export type CustomerReactivatedData = z.infer<typeof customerReactivatedDataSchema>;
 
-/** `email: email must be a valid email address; name: …` — field paths first. */
-export function formatCustomerIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}
+/** Field paths first; shared by every aggregate's command validation. */
+export { formatIssues as formatCustomerIssues } from '../../commons/domain/validation-issues.js';

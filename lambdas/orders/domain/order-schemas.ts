@@ -189,9 +189,5 @@ export type PaymentFailedData = z.infer<typeof paymentFailedDataSchema>;
 export type OrderShippedData = z.infer<typeof orderShippedDataSchema>;
 export type OrderCancelledData = z.infer<typeof orderCancelledDataSchema>;
 
-/** `items.0.quantity: quantity must be at least 1; currency: …` — field paths first. */
-export function formatOrderIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
-    .join('; ');
-}
+/** Field paths first; shared by every aggregate's command validation. */
+export { formatIssues as formatOrderIssues } from '../../commons/domain/validation-issues.js';
