@@ -2,6 +2,10 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import {
+  EVENT_STORE_PARTITION_KEY,
+  EVENT_STORE_SORT_KEY,
+} from '../../lambdas/commons/event-store/table-schema.js';
 
 export interface EventStoreTableProps {
   /** @default - a new customer-managed key with rotation */
@@ -44,8 +48,8 @@ export class EventStoreTable extends Construct {
     this.table = new dynamodb.Table(this, 'Table', {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       ...props.tableProps,
-      partitionKey: { name: 'aggregateId', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'version', type: dynamodb.AttributeType.NUMBER },
+      partitionKey: { name: EVENT_STORE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: EVENT_STORE_SORT_KEY, type: dynamodb.AttributeType.NUMBER },
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.encryptionKey,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

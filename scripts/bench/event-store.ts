@@ -10,6 +10,7 @@ import type { Decider } from '../../lambdas/commons/domain/decider.js';
 import { DynamoDbEventStore } from '../../lambdas/commons/event-store/dynamodb-event-store.js';
 import { createEnvelope } from '../../lambdas/commons/event-store/envelope.js';
 import { AggregateRepository } from '../../lambdas/commons/event-store/repository.js';
+import { eventStoreTableInput } from '../../lambdas/commons/event-store/table-schema.js';
 import { ensureEngines } from '../lib/engines.js';
 import { round } from './stats.js';
 import type { BenchSuite } from './types.js';
@@ -42,20 +43,7 @@ export const eventStoreSuite: BenchSuite = {
       credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     });
     const tableName = `bench-event-store-${randomUUID()}`;
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: 'aggregateId', KeyType: 'HASH' },
-          { AttributeName: 'version', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'aggregateId', AttributeType: 'S' },
-          { AttributeName: 'version', AttributeType: 'N' },
-        ],
-      }),
-    );
+    await client.send(new CreateTableCommand(eventStoreTableInput(tableName)));
     await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
     const store = new DynamoDbEventStore({ client, tableName });
     const documents = DynamoDBDocumentClient.from(client);

@@ -20,6 +20,7 @@ import {
 } from '../../../lambdas/commons/event-store/envelope.js';
 import { ConcurrencyError } from '../../../lambdas/commons/event-store/event-store.js';
 import { AggregateRepository } from '../../../lambdas/commons/event-store/repository.js';
+import { eventStoreTableInput } from '../../../lambdas/commons/event-store/table-schema.js';
 
 // A tiny counter aggregate (the real aggregates live elsewhere).
 type CounterEvent = { type: 'Incremented'; data: { by: number } };
@@ -76,21 +77,7 @@ function replay(all: readonly EventEnvelope[]): CounterState {
 }
 
 beforeAll(async () => {
-  await client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'aggregateId', AttributeType: 'S' },
-        { AttributeName: 'version', AttributeType: 'N' },
-      ],
-      KeySchema: [
-        { AttributeName: 'aggregateId', KeyType: 'HASH' },
-        { AttributeName: 'version', KeyType: 'RANGE' },
-      ],
-      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' },
-    }),
-  );
+  await client.send(new CreateTableCommand(eventStoreTableInput(tableName)));
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
 });
 
