@@ -136,8 +136,13 @@ export class DynamoDbStreamEventSource implements EventSource {
       const windowMs = (this.config.maxBatchingWindowSeconds ?? 0) * 1000;
       if (windowMs > 0 && buffer.length < batchSize) await sleep(windowMs, this.abort.signal);
       const batch = buffer.slice(0, batchSize);
-      const processed = await this.process(batch);
-      buffer = buffer.slice(processed);
+      try {
+        buffer = buffer.slice(await this.process(batch));
+      } catch (e) {
+        // Nothing is checkpointed: the same batch is tried again, and the shard loop lives on.
+        this.log(`${this.description}: ${(e as Error).message}`);
+        await sleep(1000, this.abort.signal);
+      }
     }
   }
 

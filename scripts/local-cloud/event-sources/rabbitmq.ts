@@ -99,7 +99,10 @@ export class RabbitMqEventSource implements EventSource {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flushing = this.flushing.then(() => this.flush());
+      // A failed flush must not break the chain: later batches still flush.
+      this.flushing = this.flushing
+        .then(() => this.flush())
+        .catch((e: Error) => this.log(`${this.description}: ${e.message}`));
     }, delayMs);
   }
 

@@ -115,7 +115,17 @@ export class SnsToLambdaEventSource implements EventSource {
       }
       await Promise.all(
         (messages ?? []).map(async (m) => {
-          const envelope = JSON.parse(m.Body ?? '{}') as SnsEnvelope;
+          let envelope: SnsEnvelope;
+          try {
+            envelope = JSON.parse(m.Body ?? '') as SnsEnvelope;
+          } catch {
+            // Only SNS writes to the bridge queue; anything else can never be delivered.
+            this.log(`${this.description}: dropping a bridge message that is not an SNS envelope: ${m.Body}`);
+            await this.clients.sqs.send(
+              new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle }),
+            );
+            return;
+          }
           const event = {
             Records: [
               {
@@ -142,7 +152,9 @@ export class SnsToLambdaEventSource implements EventSource {
           await this.clients.sqs.send(
             new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: m.ReceiptHandle }),
           );
-          await invokeAsync(this.fn, event, this.config, this.log);
+          await invokeAsync(this.fn, event, this.config, this.log).catch((e: Error) =>
+            this.log(`${this.description}: ${e.message}`),
+          );
         }),
       );
     }

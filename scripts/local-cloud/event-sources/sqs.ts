@@ -118,7 +118,12 @@ export class SqsEventSource implements EventSource {
       }
       if (messages.length === 0) continue;
       this.stats.received += messages.length;
-      await this.deliver(messages);
+      try {
+        await this.deliver(messages);
+      } catch (e) {
+        // The messages stay on the queue and come back after the visibility timeout; the poller lives on.
+        this.log(`${this.description}: delivery failed: ${(e as Error).message}`);
+      }
     }
   }
 
