@@ -3,10 +3,12 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { StageConfig } from './config/stage-config.js';
 import { DataStack } from './stacks/data-stack.js';
 import { NetworkStack } from './stacks/network-stack.js';
+import { ServicesStack } from './stacks/services-stack.js';
 
 export interface Platform {
   readonly network: NetworkStack;
   readonly data: DataStack;
+  readonly services: ServicesStack;
 }
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
@@ -30,13 +32,19 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
   const data = new DataStack(app, stackId(config, 'Data'), {
     env,
     config,
-    description: `Messaging platform (${config.stage}): event store and other stateful stores`,
+    description: `Messaging platform (${config.stage}): event store, read models, identities`,
+  });
+  const services = new ServicesStack(app, stackId(config, 'Services'), {
+    env,
+    config,
+    data,
+    description: `Messaging platform (${config.stage}): order and customer APIs, projections`,
   });
 
   Tags.of(app).add('platform', 'messaging');
   Tags.of(app).add('stage', config.stage);
   for (const [key, value] of Object.entries(config.tags)) Tags.of(app).add(key, value);
-  return { network, data };
+  return { network, data, services };
 }
 
 /** The security gates every synth runs: cdk-nag's AwsSolutions and Serverless packs. */

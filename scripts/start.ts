@@ -9,12 +9,12 @@
  *   npm start -- --stage prod --port 3001
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, type FSWatcher, watch } from 'node:fs';
+import { existsSync, type FSWatcher, mkdirSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type EngineEndpoints, ensureEngines } from './lib/engines.js';
 import { ROOT } from './lib/python.js';
-import { LocalCloud } from './local-cloud/runtime.js';
+import { LOCAL_OUTPUTS_FILE, LocalCloud } from './local-cloud/runtime.js';
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +57,14 @@ async function boot(engines: EngineEndpoints): Promise<LocalCloud> {
   });
 }
 
+/** Writes the stacks' resolved outputs where `npm run rebuild-read-models -- --local` finds them. */
+function writeOutputs(cloud: LocalCloud): void {
+  mkdirSync('.local-cloud', { recursive: true });
+  writeFileSync(LOCAL_OUTPUTS_FILE, `${JSON.stringify(cloud.resources.outputs, null, 2)}\n`);
+}
+
 function describeCloud(cloud: LocalCloud): void {
+  writeOutputs(cloud);
   say(`${cloud.functions.size} function(s), ${cloud.eventSources.length} event source(s)`);
   for (const s of cloud.eventSources) say(`  ${s.description}`);
   if (cloud.unsupported.length > 0) {

@@ -62,6 +62,39 @@ export const stageConfigSchema = z
         maxReceiveCount: z.number().int().min(1).max(1000),
       })
       .strict(),
+    api: z
+      .object({
+        /** Stage-wide steady-state requests per second across all routes. */
+        throttleRateLimit: z.number().positive(),
+        /** Stage-wide burst of concurrent requests. */
+        throttleBurstLimit: z.number().int().positive(),
+        /** Associates an AWS WAF web ACL (managed common and bad-input rules, a per-IP rate limit). */
+        waf: z.boolean(),
+        /** Requests per 5 minutes per client IP before WAF blocks it (when `waf`). */
+        wafRateLimitPer5Min: z.number().int().min(10),
+      })
+      .strict(),
+    eventStore: z
+      .object({
+        /** A snapshot every N events, so a load reads at most N+1 items; 0 disables snapshots. */
+        snapshotEvery: z.number().int().min(0).max(1000),
+      })
+      .strict(),
+    projection: z
+      .object({
+        batchSize: z.number().int().min(1).max(10000),
+        maxBatchingWindowSeconds: z.number().int().min(0).max(300),
+        /** Retries of a failing batch before its coordinates go to the on-failure destination. */
+        retryAttempts: z.number().int().min(0).max(10000),
+        parallelizationFactor: z.number().int().min(1).max(10),
+      })
+      .strict(),
+    /** How long an `Idempotency-Key` is remembered. */
+    idempotencyTtlSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 24 * 3600),
     tags: z.record(z.string(), z.string()),
   })
   .strict()
@@ -90,6 +123,10 @@ const DEFAULTS: Record<StageName, StageConfig> = {
     logRetentionDays: 14,
     retainData: false,
     queues: { maxReceiveCount: 3 },
+    api: { throttleRateLimit: 50, throttleBurstLimit: 100, waf: false, wafRateLimitPer5Min: 2000 },
+    eventStore: { snapshotEvery: 50 },
+    projection: { batchSize: 100, maxBatchingWindowSeconds: 0, retryAttempts: 20, parallelizationFactor: 1 },
+    idempotencyTtlSeconds: 3600,
     tags: {},
   },
   prod: {
@@ -105,6 +142,10 @@ const DEFAULTS: Record<StageName, StageConfig> = {
     logRetentionDays: 90,
     retainData: true,
     queues: { maxReceiveCount: 5 },
+    api: { throttleRateLimit: 500, throttleBurstLimit: 1000, waf: true, wafRateLimitPer5Min: 2000 },
+    eventStore: { snapshotEvery: 50 },
+    projection: { batchSize: 100, maxBatchingWindowSeconds: 1, retryAttempts: 100, parallelizationFactor: 2 },
+    idempotencyTtlSeconds: 24 * 3600,
     tags: {},
   },
 };

@@ -1,5 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import {
@@ -56,5 +57,15 @@ export class EventStoreTable extends Construct {
       stream: dynamodb.StreamViewType.NEW_IMAGE,
       removalPolicy,
     });
+  }
+
+  /**
+   * What a command handler needs: load (Query), append (conditional Put, also inside
+   * TransactWriteItems) and snapshots, with the key to encrypt and decrypt. No delete, no update:
+   * the store is append-only.
+   */
+  grantAppend(grantee: iam.IGrantable): iam.Grant {
+    this.encryptionKey.grantEncryptDecrypt(grantee);
+    return this.table.grant(grantee, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem');
   }
 }

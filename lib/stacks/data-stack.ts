@@ -1,20 +1,70 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import {
+  CUSTOMERS_BY_EMAIL_DOMAIN_INDEX,
+  CUSTOMERS_BY_EMAIL_DOMAIN_PARTITION_KEY,
+  CUSTOMERS_BY_EMAIL_DOMAIN_SORT_KEY,
+  CUSTOMERS_VIEW_KEY,
+} from '../../lambdas/customers/read-model/table-schema.js';
+import {
+  ORDERS_BY_CUSTOMER_INDEX,
+  ORDERS_BY_CUSTOMER_PARTITION_KEY,
+  ORDERS_BY_CUSTOMER_SORT_KEY,
+  ORDERS_VIEW_KEY,
+} from '../../lambdas/orders/read-model/table-schema.js';
 import type { StageConfig } from '../config/stage-config.js';
 import { EventStoreTable } from '../constructs/event-store-table.js';
+import { IdempotencyTable } from '../constructs/idempotency-table.js';
+import { PlatformUserPool } from '../constructs/platform-user-pool.js';
+import { ReadModelTable } from '../constructs/read-model-table.js';
 
 export interface DataStackProps extends StackProps {
   readonly config: StageConfig;
 }
 
-/** Stateful stores: they outlive every deployment of the compute that uses them. */
+/** Stateful stores and identities: they outlive every deployment of the compute that uses them. */
 export class DataStack extends Stack {
   readonly eventStore: EventStoreTable;
+  readonly ordersView: ReadModelTable;
+  readonly customersView: ReadModelTable;
+  readonly idempotency: IdempotencyTable;
+  readonly users: PlatformUserPool;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
-    this.eventStore = new EventStoreTable(this, 'EventStore', {
-      removalPolicy: props.config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    const removalPolicy = props.config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    this.eventStore = new EventStoreTable(this, 'EventStore', { removalPolicy });
+
+    // One key for the derived state (read models, idempotency records): all of it can be rebuilt.
+    const derivedStateKey = new kms.Key(this, 'DerivedStateKey', {
+      enableKeyRotation: true,
+      description: 'Encrypts the read models and idempotency records',
+      removalPolicy,
     });
+    this.ordersView = new ReadModelTable(this, 'OrdersView', {
+      partitionKey: ORDERS_VIEW_KEY,
+      indexes: [
+        {
+          indexName: ORDERS_BY_CUSTOMER_INDEX,
+          partitionKey: ORDERS_BY_CUSTOMER_PARTITION_KEY,
+          sortKey: ORDERS_BY_CUSTOMER_SORT_KEY,
+        },
+      ],
+      encryptionKey: derivedStateKey,
+    });
+    this.customersView = new ReadModelTable(this, 'CustomersView', {
+      partitionKey: CUSTOMERS_VIEW_KEY,
+      indexes: [
+        {
+          indexName: CUSTOMERS_BY_EMAIL_DOMAIN_INDEX,
+          partitionKey: CUSTOMERS_BY_EMAIL_DOMAIN_PARTITION_KEY,
+          sortKey: CUSTOMERS_BY_EMAIL_DOMAIN_SORT_KEY,
+        },
+      ],
+      encryptionKey: derivedStateKey,
+    });
+    this.idempotency = new IdempotencyTable(this, 'Idempotency', { encryptionKey: derivedStateKey });
+    this.users = new PlatformUserPool(this, 'Users', { removalPolicy });
   }
 }

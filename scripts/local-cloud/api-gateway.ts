@@ -31,6 +31,67 @@ export interface Route {
   readonly validateBody?: ValidateFunction;
   readonly requiredParameters: { location: 'querystring' | 'header' | 'path'; name: string }[];
   readonly validateParameters: boolean;
+  /** The API's `AWS::ApiGateway::GatewayResponse`s by response type. */
+  readonly gatewayResponses: GatewayResponses;
+}
+
+export interface GatewayResponseSpec {
+  readonly statusCode?: number;
+  readonly template?: string;
+  readonly headers: Record<string, string>;
+}
+export type GatewayResponses = ReadonlyMap<string, GatewayResponseSpec>;
+
+/** Reads each REST API's gateway responses (type → status, JSON template, static headers). */
+function readGatewayResponses(
+  resources: Record<string, CfnResource>,
+  ctx: ResolveContext,
+): Map<string, Map<string, GatewayResponseSpec>> {
+  const byApi = new Map<string, Map<string, GatewayResponseSpec>>();
+  for (const [id, r] of Object.entries(resources)) {
+    if (r.Type !== 'AWS::ApiGateway::GatewayResponse') continue;
+    const p = r.Properties ?? {};
+    const apiId = refOf(p.RestApiId) ?? '';
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(
+      (p.ResponseParameters as Record<string, unknown> | undefined) ?? {},
+    )) {
+      const name = /^gatewayresponse\.header\.(.+)$/.exec(k)?.[1];
+      const value = String(resolve(v, ctx, `${id}.ResponseParameters`));
+      // Only static values ('quoted') are emulated.
+      if (name && /^'.*'$/.test(value)) headers[name] = value.slice(1, -1);
+    }
+    const templates = p.ResponseTemplates as Record<string, unknown> | undefined;
+    const spec: GatewayResponseSpec = {
+      statusCode: p.StatusCode === undefined ? undefined : Number(resolve(p.StatusCode, ctx, id)),
+      template:
+        templates?.['application/json'] === undefined ? undefined : String(templates['application/json']),
+      headers,
+    };
+    const map = byApi.get(apiId) ?? new Map<string, GatewayResponseSpec>();
+    map.set(String(p.ResponseType), spec);
+    byApi.set(apiId, map);
+  }
+  return byApi;
+}
+
+/** What API Gateway answers for its own errors, shaped by the API's gateway responses if any. */
+export function renderGatewayResponse(
+  responses: GatewayResponses | undefined,
+  type: string,
+  status: number,
+  error: { message: string; validationErrorString?: string; requestId: string },
+): { status: number; body: string; headers: Record<string, string> } {
+  const spec = responses?.get(type) ?? responses?.get(status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
+  const body =
+    spec?.template === undefined
+      ? JSON.stringify({ message: error.message })
+      : spec.template
+          .replaceAll('$context.error.messageString', JSON.stringify(error.message))
+          .replaceAll('$context.error.validationErrorString', error.validationErrorString ?? '')
+          .replaceAll('$context.error.message', error.message)
+          .replaceAll('$context.requestId', error.requestId);
+  return { status: spec?.statusCode ?? status, body, headers: spec?.headers ?? {} };
 }
 
 // CommonJS module: under NodeNext its default import is module.exports, whose `default` is the class.
@@ -68,6 +129,7 @@ export function readRestApis(stack: StackArtifact, ctx: ResolveContext, unsuppor
   const resources = stack.template.Resources;
   const byType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
   const routes: Route[] = [];
+  const gatewayResponses = readGatewayResponses(resources, ctx);
   const stageOf = new Map<string, string>();
   for (const [, stage] of byType('AWS::ApiGateway::Stage')) {
     const apiId = refOf(stage.Properties?.RestApiId);
@@ -139,6 +201,7 @@ export function readRestApis(stack: StackArtifact, ctx: ResolveContext, unsuppor
       validateBody,
       requiredParameters,
       validateParameters: validator?.Properties?.ValidateRequestParameters === true,
+      gatewayResponses: gatewayResponses.get(apiId) ?? new Map(),
     });
   }
   return routes;
@@ -243,6 +306,23 @@ export class LocalApiGateway {
     return Buffer.concat(chunks);
   }
 
+  private gatewayError(
+    res: ServerResponse,
+    responses: GatewayResponses | undefined,
+    type: string,
+    status: number,
+    message: string,
+    requestId: string,
+    validationErrorString?: string,
+  ): void {
+    const out = renderGatewayResponse(responses, type, status, { message, requestId, validationErrorString });
+    send(res, out.status, out.body, {
+      'x-amzn-requestid': requestId,
+      'x-amzn-errortype': type,
+      ...out.headers,
+    });
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://local');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
@@ -253,19 +333,24 @@ export class LocalApiGateway {
       params = match(r, parts);
       return params !== undefined;
     });
+    const requestId = randomUUID();
     if (!route || !params) {
       // What API Gateway answers for a path or method it does not know.
-      send(
+      const responses = new Set(this.routes.map((r) => r.gatewayResponses));
+      this.gatewayError(
         res,
+        responses.size === 1 ? [...responses][0] : undefined,
+        'MISSING_AUTHENTICATION_TOKEN',
         403,
-        { message: 'Missing Authentication Token' },
-        { 'x-amzn-errortype': 'MissingAuthenticationTokenException' },
+        'Missing Authentication Token',
+        requestId,
       );
       return;
     }
+    const responses = route.gatewayResponses;
     const body = await this.readBody(req);
     if (body === 'too-large') {
-      send(res, 413, { message: 'Request Too Long' });
+      this.gatewayError(res, responses, 'REQUEST_TOO_LARGE', 413, 'Request Too Long', requestId);
       return;
     }
     const headers: Record<string, string> = {};
@@ -276,10 +361,11 @@ export class LocalApiGateway {
       headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
       multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
     }
-    const requestId = randomUUID();
     const auth = await this.authorize(route, req, url, body);
     if (!auth.ok) {
-      send(res, auth.status, { message: auth.message });
+      const type =
+        auth.status === 401 ? 'UNAUTHORIZED' : auth.status === 403 ? 'ACCESS_DENIED' : 'AUTHORIZER_FAILURE';
+      this.gatewayError(res, responses, type, auth.status, auth.message, requestId);
       return;
     }
     if (route.validateParameters) {
@@ -291,29 +377,41 @@ export class LocalApiGateway {
               ? req.headers[p.name.toLowerCase()] !== undefined
               : params[p.name] !== undefined;
         if (!present) {
-          send(res, 400, { message: `Missing required request parameters: [${p.name}]` });
+          this.gatewayError(
+            res,
+            responses,
+            'BAD_REQUEST_PARAMETERS',
+            400,
+            `Missing required request parameters: [${p.name}]`,
+            requestId,
+          );
           return;
         }
       }
     }
     if (route.validateBody) {
       let parsed: unknown;
+      let problem: string | undefined;
       try {
         parsed = JSON.parse(body.toString('utf8') || 'null');
-      } catch {
-        send(res, 400, { message: 'Invalid request body' });
-        return;
+        if (!route.validateBody(parsed)) {
+          problem = (route.validateBody.errors ?? [])
+            .map((e) => `${e.instancePath || 'instance'} ${e.message ?? 'is invalid'}`)
+            .join(', ');
+        }
+      } catch (e) {
+        problem = (e as Error).message;
       }
-      if (!route.validateBody(parsed)) {
-        const first = route.validateBody.errors?.[0];
-        send(res, 400, {
-          message: 'Invalid request body',
-          errors: (route.validateBody.errors ?? []).map((e) => ({
-            path: e.instancePath,
-            message: e.message,
-          })),
-          detail: first ? `${first.instancePath} ${first.message}` : undefined,
-        });
+      if (problem !== undefined) {
+        this.gatewayError(
+          res,
+          responses,
+          'BAD_REQUEST_BODY',
+          400,
+          'Invalid request body',
+          requestId,
+          `[${problem}]`,
+        );
         return;
       }
     }
@@ -368,21 +466,19 @@ export class LocalApiGateway {
     };
     const fn = this.options.functionByArn(route.functionArn);
     if (!fn) {
-      send(res, 502, { message: 'Internal server error' });
+      this.gatewayError(res, responses, 'API_CONFIGURATION_ERROR', 500, 'Internal server error', requestId);
       this.options.log(`api: no local function for ${route.functionArn}`);
       return;
     }
     const outcome = await fn.invoke(event);
     if (!outcome.ok) {
-      const status = outcome.kind === 'throttled' ? 429 : outcome.kind === 'timeout' ? 504 : 502;
-      send(
-        res,
-        status,
-        { message: status === 429 ? 'Too Many Requests' : 'Internal server error' },
-        {
-          'x-amzn-requestid': requestId,
-        },
-      );
+      const [type, status, message] =
+        outcome.kind === 'throttled'
+          ? ['THROTTLED', 429, 'Too Many Requests']
+          : outcome.kind === 'timeout'
+            ? ['INTEGRATION_TIMEOUT', 504, 'Endpoint request timed out']
+            : ['INTEGRATION_FAILURE', 502, 'Internal server error'];
+      this.gatewayError(res, responses, type, status, message, requestId);
       return;
     }
     const result = outcome.result as {
@@ -395,7 +491,7 @@ export class LocalApiGateway {
     if (!result || typeof result.statusCode !== 'number') {
       // API Gateway's answer to a proxy integration that returns something else.
       this.options.log(`api: ${method} ${url.pathname}: malformed Lambda proxy response`);
-      send(res, 502, { message: 'Internal server error' });
+      this.gatewayError(res, responses, 'DEFAULT_5XX', 502, 'Internal server error', requestId);
       return;
     }
     res.statusCode = result.statusCode;

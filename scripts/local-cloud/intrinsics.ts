@@ -18,6 +18,8 @@ export interface ResolveContext {
   getAtt(logicalId: string, attribute: string): unknown;
   /** Value exported by another stack; undefined when nothing exports that name. */
   importValue(exportName: string): string | undefined;
+  /** Output of another stack (`Fn::GetStackOutput`); undefined when unknown. */
+  stackOutput?(stackName: string, outputName: string): string | undefined;
   /** Value of a template condition (see {@link evaluateConditions}, {@link withTemplate}). */
   condition?(name: string): boolean;
   /** The template's `Mappings`, for `Fn::FindInMap`. */
@@ -209,6 +211,21 @@ function intrinsic(
       if (v === undefined) throw new UnresolvableError(path, `${key} ${name} is not exported by any stack`);
       return { value: v };
     }
+    case 'Fn::GetStackOutput': {
+      // CDK's "weak" cross-stack references read the producer's Output directly.
+      if (!arg || typeof arg !== 'object' || Array.isArray(arg)) return malformed(key, arg, path);
+      const a = arg as Record<string, unknown>;
+      const stackName = scalar(r(a.StackName), `${key} StackName`, path);
+      const outputName = scalar(r(a.OutputName), `${key} OutputName`, path);
+      const v = ctx.stackOutput?.(stackName, outputName);
+      if (v === undefined) {
+        throw new UnresolvableError(
+          path,
+          `${key} ${stackName}.${outputName} is not an output of a known stack`,
+        );
+      }
+      return { value: v };
+    }
     case 'Fn::Base64':
       return { value: Buffer.from(scalar(r(arg), key, path)).toString('base64') };
     case 'Fn::GetAZs': {
@@ -335,6 +352,7 @@ function contextFields(ctx: ResolveContext): ResolveContext {
     ref: (id) => ctx.ref(id),
     getAtt: (id, attr) => ctx.getAtt(id, attr),
     importValue: (name) => ctx.importValue(name),
+    stackOutput: (stack, output) => ctx.stackOutput?.(stack, output),
     ...(ctx.condition ? { condition: (name: string) => ctx.condition?.(name) ?? false } : {}),
     ...(ctx.mappings !== undefined ? { mappings: ctx.mappings } : {}),
   };

@@ -510,6 +510,7 @@ export async function provision(
       ref: (id) => registry.get(stack.stackName, id)?.ref ?? parameterDefault(stack, id),
       getAtt: (id, attr) => attributeOf(registry.get(stack.stackName, id), attr),
       importValue: (name) => registry.exports.get(name),
+      stackOutput: (stack, output) => registry.outputs[stack]?.[output],
     };
     let pending = Object.entries(stack.template.Resources);
     while (pending.length > 0) {
@@ -580,15 +581,17 @@ export async function provision(
       }
       pending = next;
     }
-    for (const [, output] of Object.entries(stack.template.Outputs ?? {})) {
-      if (!output.Export) continue;
+    const outputs: Record<string, string> = {};
+    for (const [outputId, output] of Object.entries(stack.template.Outputs ?? {})) {
       try {
-        const name = String(resolve(output.Export.Name, ctx));
-        registry.exports.set(name, String(resolve(output.Value, ctx)));
+        const value = String(resolve(output.Value, ctx));
+        outputs[outputId] = value;
+        if (output.Export) registry.exports.set(String(resolve(output.Export.Name, ctx)), value);
       } catch (e) {
         if (!(e instanceof UnresolvableError)) throw e;
       }
     }
+    registry.outputs[stack.stackName] = outputs;
     options.log?.(`provisioned ${stack.stackName}`);
   }
   return { registry, provisioned, unsupported };

@@ -14,6 +14,8 @@ export interface RegisteredResource extends ResourceState {
 export class Registry {
   private readonly stacks = new Map<string, Map<string, ResourceState>>();
   readonly exports = new Map<string, string>();
+  /** Resolved `Outputs` per stack, in the shape of `cdk deploy --outputs-file`. */
+  readonly outputs: Record<string, Record<string, string>> = {};
 
   set(stackName: string, logicalId: string, state: ResourceState): void {
     let stack = this.stacks.get(stackName);

@@ -57,6 +57,9 @@ export interface LocalFunctionInfo {
  * endpoint, runs every Node.js function from its bundled asset, emulates its event source
  * mappings and serves its REST APIs. It knows templates, never the application.
  */
+/** Where `npm start` writes the stacks' outputs (the shape of `cdk deploy --outputs-file`). */
+export const LOCAL_OUTPUTS_FILE = '.local-cloud/outputs.json';
+
 export class LocalCloud {
   readonly functions = new Map<string, LocalFunctionInfo>();
   readonly eventSources: EventSource[] = [];
@@ -112,6 +115,7 @@ export class LocalCloud {
         registry.get(stack.stackName, id)?.ref ?? stack.template.Parameters?.[id]?.Default?.toString(),
       getAtt: (id, attr) => attributeOf(registry.get(stack.stackName, id), attr),
       importValue: (name) => registry.exports.get(name),
+      stackOutput: (stack, output) => registry.outputs[stack]?.[output],
     };
   }
 

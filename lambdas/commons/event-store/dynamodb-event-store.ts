@@ -20,6 +20,7 @@ import {
   DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { EventEnvelope } from './envelope.js';
@@ -104,6 +105,27 @@ export class DynamoDbEventStore implements EventStore {
       throw error;
     }
     return { version: expectedVersion + envelopes.length };
+  }
+
+  /**
+   * Every aggregate id in the table, each once (its first event), for replays such as read-model
+   * rebuilds. A full scan: an operations tool, never on a request path.
+   */
+  async *scanAggregateIds(): AsyncGenerator<string> {
+    let exclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new ScanCommand({
+          TableName: this.#tableName,
+          ProjectionExpression: 'aggregateId',
+          FilterExpression: 'version = :first AND recordType = :event',
+          ExpressionAttributeValues: { ':first': 1, ':event': 'event' },
+          ExclusiveStartKey: exclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) yield str(item, 'aggregateId');
+      exclusiveStartKey = page.LastEvaluatedKey;
+    } while (exclusiveStartKey);
   }
 
   async getSnapshot<S>(aggregateId: string): Promise<LoadedSnapshot<S>> {

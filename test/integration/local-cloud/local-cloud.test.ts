@@ -237,10 +237,14 @@ describe('the local cloud running a synthesized fixture app', () => {
           body: JSON.stringify(body),
         });
       expect((await post({ name: 'pen', quantity: 2 })).status).toBe(201);
+      // The API's BAD_REQUEST_BODY gateway response shapes the refusal: status, header, template.
       const bad = await post({ name: '', quantity: -1, extra: true });
-      expect(bad.status).toBe(400);
-      const errors = ((await bad.json()) as { errors: { path: string }[] }).errors.map((e) => e.path);
-      expect(errors).toEqual(expect.arrayContaining(['/name', '/quantity']));
+      expect(bad.status).toBe(422);
+      expect(bad.headers.get('x-validated-by')).toBe('gateway');
+      const refusal = (await bad.json()) as { message: string; detail: string };
+      expect(refusal.message).toBe('Invalid request body');
+      expect(refusal.detail).toContain('/name');
+      expect(refusal.detail).toContain('/quantity');
     });
 
     it('answers 403 Missing Authentication Token for an unknown route or method', async () => {

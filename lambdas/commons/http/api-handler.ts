@@ -1,0 +1,103 @@
+/**
+ * The adapter between API Gateway's Lambda proxy integration and a route's logic: correlation id
+ * (taken from `X-Correlation-Id` or the API request id, logged, returned), caller identity from
+ * the authorizer, JSON responses, and the mapping of errors to `{message, errors}` bodies. A
+ * client mistake is a 4xx; only a fault of ours is a 500, logged with its stack.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { logger, metrics, tracer } from '../powertools.js';
+import { HttpError, toHttpError } from './errors.js';
+
+export interface ApiRequest {
+  readonly event: APIGatewayProxyEvent;
+  readonly context: Context;
+  /** Carried into every event the request causes. */
+  readonly correlationId: string;
+  /** Who is calling: the JWT subject, or the IAM caller's ARN. */
+  readonly callerId: string;
+}
+
+export interface ApiResponse {
+  readonly statusCode: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A header's value, whatever the case the client sent it in. */
+export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const wanted = name.toLowerCase();
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  }
+  return undefined;
+}
+
+function callerOf(event: APIGatewayProxyEvent): string {
+  const claims = event.requestContext.authorizer?.claims as Record<string, unknown> | undefined;
+  if (typeof claims?.sub === 'string') return claims.sub;
+  return event.requestContext.identity?.userArn ?? 'anonymous';
+}
+
+function respond(response: ApiResponse, correlationId: string): APIGatewayProxyResult {
+  return {
+    statusCode: response.statusCode,
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'x-correlation-id': correlationId,
+      ...response.headers,
+    },
+    body: response.body === undefined ? '' : JSON.stringify(response.body),
+  };
+}
+
+export function apiHandler(
+  route: (request: ApiRequest) => Promise<ApiResponse>,
+): (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult> {
+  return async (event, context) => {
+    const started = performance.now();
+    const sent = header(event, 'x-correlation-id');
+    const correlationId = sent && CORRELATION_ID.test(sent) ? sent : event.requestContext.requestId;
+    logger.addContext(context);
+    logger.appendKeys({ correlationId, route: `${event.httpMethod} ${event.resource}` });
+    tracer.putAnnotation('correlationId', correlationId);
+    metrics.captureColdStartMetric();
+    let result: APIGatewayProxyResult;
+    try {
+      result = respond(
+        await route({ event, context, correlationId, callerId: callerOf(event) }),
+        correlationId,
+      );
+    } catch (error) {
+      const http = toHttpError(error);
+      if (http) {
+        logger.info('Request refused', {
+          statusCode: http.statusCode,
+          reason: http.message,
+          code: http.code,
+        });
+        result = respond(
+          { statusCode: http.statusCode, body: http.body, headers: http.headers },
+          correlationId,
+        );
+      } else {
+        logger.error('Request failed', error as Error);
+        const fault = new HttpError(500, 'Internal server error', [], 'INTERNAL');
+        result = respond({ statusCode: 500, body: fault.body }, correlationId);
+      }
+    } finally {
+      logger.resetKeys();
+    }
+    metrics.addMetric(
+      result.statusCode >= 500 ? 'ApiFault' : result.statusCode >= 400 ? 'ApiClientError' : 'ApiSuccess',
+      MetricUnit.Count,
+      1,
+    );
+    metrics.addMetric('ApiLatency', MetricUnit.Milliseconds, performance.now() - started);
+    metrics.publishStoredMetrics();
+    return result;
+  };
+}

@@ -1,0 +1,20 @@
+/** GET /customers/{customerId} → 200 with the read model, or 404. */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { documentClient, requiredEnv } from '../../commons/aws-clients.js';
+import { apiHandler } from '../../commons/http/api-handler.js';
+import { HttpError } from '../../commons/http/errors.js';
+import { idParameter, parseParameters } from '../../commons/http/request.js';
+import { CUSTOMERS_VIEW_KEY } from '../read-model/table-schema.js';
+
+const tableName = requiredEnv('CUSTOMERS_VIEW_TABLE_NAME');
+const pathSchema = z.object({ customerId: idParameter('customerId') });
+
+export const handler = apiHandler(async ({ event }) => {
+  const { customerId } = parseParameters('path', event.pathParameters, pathSchema);
+  const { Item } = await documentClient().send(
+    new GetCommand({ TableName: tableName, Key: { [CUSTOMERS_VIEW_KEY]: customerId } }),
+  );
+  if (!Item) throw new HttpError(404, `Customer ${customerId} not found`, [], 'CUSTOMER_NOT_FOUND');
+  return { statusCode: 200, body: Item };
+});

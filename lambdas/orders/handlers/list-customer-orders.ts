@@ -1,0 +1,51 @@
+/** GET /customers/{customerId}/orders?limit=&nextToken= → 200 {items, nextToken?}, newest first. */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import { documentClient, requiredEnv } from '../../commons/aws-clients.js';
+import { apiHandler } from '../../commons/http/api-handler.js';
+import { HttpError } from '../../commons/http/errors.js';
+import { decodeCursor, encodeCursor, idParameter, parseParameters } from '../../commons/http/request.js';
+import {
+  ORDERS_BY_CUSTOMER_INDEX,
+  ORDERS_BY_CUSTOMER_PARTITION_KEY,
+  ORDERS_BY_CUSTOMER_SORT_KEY,
+  ORDERS_VIEW_KEY,
+} from '../read-model/table-schema.js';
+
+const tableName = requiredEnv('ORDERS_VIEW_TABLE_NAME');
+const pathSchema = z.object({ customerId: idParameter('customerId') });
+const querySchema = z.object({
+  limit: z.coerce
+    .number({ error: 'limit must be a number' })
+    .int('limit must be an integer')
+    .min(1, 'limit must be at least 1')
+    .max(100, 'limit must be at most 100')
+    .default(25),
+  nextToken: z.string().optional(),
+});
+const CURSOR_KEYS = [ORDERS_VIEW_KEY, ORDERS_BY_CUSTOMER_PARTITION_KEY, ORDERS_BY_CUSTOMER_SORT_KEY];
+
+export const handler = apiHandler(async ({ event }) => {
+  const { customerId } = parseParameters('path', event.pathParameters, pathSchema);
+  const { limit, nextToken } = parseParameters('query', event.queryStringParameters, querySchema);
+  const startKey = decodeCursor(nextToken, CURSOR_KEYS);
+  if (startKey && startKey[ORDERS_BY_CUSTOMER_PARTITION_KEY] !== customerId) {
+    throw new HttpError(400, 'Invalid query parameters', [
+      { path: 'query.nextToken', message: 'nextToken belongs to another customer' },
+    ]);
+  }
+  const page = await documentClient().send(
+    new QueryCommand({
+      TableName: tableName,
+      IndexName: ORDERS_BY_CUSTOMER_INDEX,
+      KeyConditionExpression: '#customer = :customer',
+      ExpressionAttributeNames: { '#customer': ORDERS_BY_CUSTOMER_PARTITION_KEY },
+      ExpressionAttributeValues: { ':customer': customerId },
+      ScanIndexForward: false,
+      Limit: limit,
+      ExclusiveStartKey: startKey,
+    }),
+  );
+  const token = encodeCursor(page.LastEvaluatedKey);
+  return { statusCode: 200, body: { items: page.Items ?? [], ...(token ? { nextToken: token } : {}) } };
+});

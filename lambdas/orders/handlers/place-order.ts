@@ -1,0 +1,97 @@
+/**
+ * POST /orders → 202 {orderId, status}. Honours `Idempotency-Key` (Powertools idempotency on
+ * DynamoDB, scoped to the caller): the same key and body return the first response; the same key
+ * with another body is a 422; a retry while the first is still running is a 409.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { z } from 'zod';
+import { dynamoDbClient, requiredEnv } from '../../commons/aws-clients.js';
+import { repositoryFromEnv } from '../../commons/event-store/repository-from-env.js';
+import { type ApiResponse, apiHandler, header } from '../../commons/http/api-handler.js';
+import { HttpError } from '../../commons/http/errors.js';
+import { parseJsonBody } from '../../commons/http/request.js';
+import { orderDecider } from '../domain/order.js';
+import { type PlaceOrderBody, placeOrderBodySchema } from '../domain/order-schemas.js';
+
+const orders = repositoryFromEnv(orderDecider);
+
+const idempotencyConfig = new IdempotencyConfig({
+  eventKeyJmesPath: 'key',
+  payloadValidationJmesPath: 'body',
+  expiresAfterSeconds: Number(process.env.IDEMPOTENCY_TTL_SECONDS ?? 24 * 3600),
+});
+const persistenceStore = new DynamoDBPersistenceLayer({
+  tableName: requiredEnv('IDEMPOTENCY_TABLE_NAME'),
+  awsSdkV3Client: dynamoDbClient(),
+});
+
+const idempotencyKeySchema = z
+  .string()
+  .min(1, 'Idempotency-Key must not be empty')
+  .max(255, 'Idempotency-Key must be at most 255 characters')
+  .regex(/^[\x21-\x7e]+$/, 'Idempotency-Key must be printable ASCII without spaces');
+
+interface PlaceOrderRequest {
+  /** Caller-scoped idempotency key, or absent. */
+  readonly key?: string;
+  readonly body: PlaceOrderBody;
+  readonly correlationId: string;
+}
+
+async function placeOrder({ body, correlationId }: PlaceOrderRequest): Promise<ApiResponse> {
+  const orderId = randomUUID();
+  await orders.handle(
+    orderId,
+    { type: 'PlaceOrder', data: { ...body, orderId } },
+    { correlationId, causationId: correlationId },
+  );
+  return {
+    statusCode: 202,
+    body: { orderId, status: 'PENDING' },
+    headers: { location: `/orders/${orderId}` },
+  };
+}
+
+const placeOrderOnce = makeIdempotent(placeOrder, { persistenceStore, config: idempotencyConfig });
+
+export const handler = apiHandler(async ({ event, context, correlationId, callerId }) => {
+  const body = parseJsonBody(event, placeOrderBodySchema);
+  const sentKey = header(event, 'idempotency-key');
+  if (sentKey === undefined) return placeOrder({ body, correlationId });
+  const key = idempotencyKeySchema.safeParse(sentKey);
+  if (!key.success) {
+    throw new HttpError(400, 'Invalid Idempotency-Key header', [
+      { path: 'header.Idempotency-Key', message: key.error.issues[0]?.message ?? 'invalid' },
+    ]);
+  }
+  idempotencyConfig.registerLambdaContext(context);
+  try {
+    return await placeOrderOnce({ key: `${callerId}:${key.data}`, body, correlationId });
+  } catch (error) {
+    if (error instanceof IdempotencyValidationError) {
+      throw new HttpError(
+        422,
+        'Idempotency-Key was already used with a different request body',
+        [{ path: 'header.Idempotency-Key', message: 'reused with a different body' }],
+        'IDEMPOTENCY_KEY_REUSED',
+      );
+    }
+    if (error instanceof IdempotencyAlreadyInProgressError) {
+      throw new HttpError(
+        409,
+        'A request with this Idempotency-Key is still in progress; retry shortly',
+        [],
+        'IDEMPOTENCY_IN_PROGRESS',
+        { 'retry-after': '1' },
+      );
+    }
+    throw error;
+  }
+});

@@ -1,0 +1,86 @@
+/**
+ * DynamoDB Streams consumer of the event store: feeds the orders and customers read models.
+ *
+ * Per record: snapshots and non-INSERT records are skipped; an item that is not an envelope, or
+ * an event the projection cannot fold, is sent to the dead-letter queue with the reason (retrying
+ * cannot mend it); a gap or a write conflict is a batch item failure, so Lambda retries from that
+ * record (ReportBatchItemFailures) and, once retries are exhausted, the on-failure destination
+ * gets the batch's coordinates.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBStreamRecord } from '@aws-lambda-powertools/parser/schemas/dynamodb';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { documentClient, requiredEnv, sqsClient } from '../../commons/aws-clients.js';
+import { formatIssues } from '../../commons/domain/validation-issues.js';
+import { logger, metrics, tracer } from '../../commons/powertools.js';
+import { DynamoDbViewStore } from '../../commons/projection/dynamodb-view-store.js';
+import { InvalidEventError } from '../../commons/projection/projection.js';
+import { type ProjectionTarget, StreamProjector } from '../../commons/projection/stream-projector.js';
+import { type CustomerView, customerViewProjection } from '../../customers/read-model/customer-view.js';
+import { CUSTOMERS_VIEW_KEY } from '../../customers/read-model/table-schema.js';
+import { type OrderView, orderViewProjection } from '../../orders/read-model/order-view.js';
+import { ORDERS_VIEW_KEY } from '../../orders/read-model/table-schema.js';
+
+const deadLetterQueueUrl = requiredEnv('DEAD_LETTER_QUEUE_URL');
+const client = documentClient();
+const targets: ProjectionTarget[] = [
+  {
+    projection: orderViewProjection,
+    store: new DynamoDbViewStore<OrderView>({
+      client,
+      tableName: requiredEnv('ORDERS_VIEW_TABLE_NAME'),
+      keyName: ORDERS_VIEW_KEY,
+    }),
+  } as ProjectionTarget,
+  {
+    projection: customerViewProjection,
+    store: new DynamoDbViewStore<CustomerView>({
+      client,
+      tableName: requiredEnv('CUSTOMERS_VIEW_TABLE_NAME'),
+      keyName: CUSTOMERS_VIEW_KEY,
+    }),
+  } as ProjectionTarget,
+];
+const projector = new StreamProjector({ targets });
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+async function deadLetter(record: DynamoDBRecord, reason: string): Promise<void> {
+  logger.error('Record dead-lettered', { reason, eventID: record.eventID, keys: record.dynamodb?.Keys });
+  metrics.addMetric('ProjectionDeadLettered', MetricUnit.Count, 1);
+  await sqsClient().send(
+    new SendMessageCommand({
+      QueueUrl: deadLetterQueueUrl,
+      MessageBody: JSON.stringify({ reason, record }),
+      MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 256) } },
+    }),
+  );
+}
+
+async function recordHandler(record: DynamoDBRecord): Promise<void> {
+  if (record.eventName !== 'INSERT') return;
+  const parsed = DynamoDBStreamRecord.safeParse(record);
+  if (!parsed.success) return deadLetter(record, `unreadable stream record: ${formatIssues(parsed.error)}`);
+  const item = parsed.data.dynamodb.NewImage;
+  try {
+    const outcome = await projector.project(item);
+    metrics.addMetric(`Projection${outcome[0]?.toUpperCase()}${outcome.slice(1)}`, MetricUnit.Count, 1);
+  } catch (error) {
+    if (error instanceof InvalidEventError) return deadLetter(record, error.message);
+    logger.warn('Record will be retried', { error: error as Error, eventID: record.eventID });
+    throw error;
+  }
+}
+
+export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
+  logger.addContext(context);
+  metrics.captureColdStartMetric();
+  metrics.addMetric('ProjectionBatchSize', MetricUnit.Count, event.Records.length);
+  tracer.putAnnotation('records', event.Records.length);
+  try {
+    return await processPartialResponse(event, recordHandler, processor, { context });
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};

@@ -1,0 +1,219 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config.js';
+import { EventStoreStreamConsumer } from '../constructs/event-store-stream-consumer.js';
+import { PlatformFunction } from '../constructs/platform-function.js';
+import { PlatformRestApi } from '../constructs/platform-rest-api.js';
+import { lambdaEntry } from '../lambda-entry.js';
+import type { DataStack } from './data-stack.js';
+
+export interface ServicesStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly data: DataStack;
+}
+
+type Access = 'append' | 'orders' | 'customers' | 'idempotency';
+
+interface RouteSpec {
+  readonly id: string;
+  readonly method: string;
+  readonly path: string;
+  readonly entry: string;
+  readonly service: 'orders' | 'customers';
+  readonly access: readonly Access[];
+  readonly description: string;
+  /** The body is a required JSON object. */
+  readonly body?: true;
+}
+
+/** The order and customer routes of the public interface (PLATFORM.md). */
+const ROUTES: readonly RouteSpec[] = [
+  {
+    id: 'PlaceOrder',
+    body: true,
+    method: 'POST',
+    path: '/orders',
+    entry: 'orders/handlers/place-order.ts',
+    service: 'orders',
+    access: ['append', 'idempotency'],
+    description: 'POST /orders: places an order (Idempotency-Key aware)',
+  },
+  {
+    id: 'GetOrder',
+    method: 'GET',
+    path: '/orders/{orderId}',
+    entry: 'orders/handlers/get-order.ts',
+    service: 'orders',
+    access: ['orders'],
+    description: 'GET /orders/{orderId}: the order read model',
+  },
+  {
+    id: 'CancelOrder',
+    method: 'POST',
+    path: '/orders/{orderId}/cancel',
+    entry: 'orders/handlers/cancel-order.ts',
+    service: 'orders',
+    access: ['append'],
+    description: 'POST /orders/{orderId}/cancel',
+  },
+  {
+    id: 'ListCustomerOrders',
+    method: 'GET',
+    path: '/customers/{customerId}/orders',
+    entry: 'orders/handlers/list-customer-orders.ts',
+    service: 'orders',
+    access: ['orders'],
+    description: "GET /customers/{customerId}/orders: a customer's orders, newest first",
+  },
+  {
+    id: 'RegisterCustomer',
+    body: true,
+    method: 'POST',
+    path: '/customers',
+    entry: 'customers/handlers/register-customer.ts',
+    service: 'customers',
+    access: ['append'],
+    description: 'POST /customers: registers a customer',
+  },
+  {
+    id: 'FindCustomers',
+    method: 'GET',
+    path: '/customers',
+    entry: 'customers/handlers/find-customers.ts',
+    service: 'customers',
+    access: ['customers'],
+    description: 'GET /customers?emailDomain=&active=',
+  },
+  {
+    id: 'GetCustomer',
+    method: 'GET',
+    path: '/customers/{customerId}',
+    entry: 'customers/handlers/get-customer.ts',
+    service: 'customers',
+    access: ['customers'],
+    description: 'GET /customers/{customerId}: the customer read model',
+  },
+  {
+    id: 'ChangeCustomerEmail',
+    body: true,
+    method: 'PUT',
+    path: '/customers/{customerId}/email',
+    entry: 'customers/handlers/change-customer-email.ts',
+    service: 'customers',
+    access: ['append'],
+    description: 'PUT /customers/{customerId}/email',
+  },
+  {
+    id: 'DeactivateCustomer',
+    method: 'POST',
+    path: '/customers/{customerId}/deactivate',
+    entry: 'customers/handlers/deactivate-customer.ts',
+    service: 'customers',
+    access: ['append'],
+    description: 'POST /customers/{customerId}/deactivate',
+  },
+  {
+    id: 'ReactivateCustomer',
+    method: 'POST',
+    path: '/customers/{customerId}/reactivate',
+    entry: 'customers/handlers/reactivate-customer.ts',
+    service: 'customers',
+    access: ['append'],
+    description: 'POST /customers/{customerId}/reactivate',
+  },
+];
+
+/**
+ * Stateless compute of the order and customer services: one function per route behind the REST
+ * API (each with only the access its route needs), and the projector that feeds the read models
+ * from the event store's stream.
+ */
+export class ServicesStack extends Stack {
+  readonly api: PlatformRestApi;
+  readonly projector: EventStoreStreamConsumer;
+  readonly routeFunctions: Readonly<Record<string, PlatformFunction>>;
+
+  constructor(scope: Construct, id: string, props: ServicesStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    this.api = new PlatformRestApi(this, 'Api', {
+      userPool: data.users.userPool,
+      throttleRateLimit: config.api.throttleRateLimit,
+      throttleBurstLimit: config.api.throttleBurstLimit,
+      waf: config.api.waf,
+      wafRateLimitPer5Min: config.api.wafRateLimitPer5Min,
+      accessLogRetention: logRetention,
+    });
+
+    const environmentOf = (access: readonly Access[]): Record<string, string> => ({
+      ...(access.includes('append')
+        ? {
+            EVENT_STORE_TABLE_NAME: data.eventStore.table.tableName,
+            SNAPSHOT_EVERY: String(config.eventStore.snapshotEvery),
+          }
+        : {}),
+      ...(access.includes('orders') ? { ORDERS_VIEW_TABLE_NAME: data.ordersView.table.tableName } : {}),
+      ...(access.includes('customers')
+        ? { CUSTOMERS_VIEW_TABLE_NAME: data.customersView.table.tableName }
+        : {}),
+      ...(access.includes('idempotency')
+        ? {
+            IDEMPOTENCY_TABLE_NAME: data.idempotency.table.tableName,
+            IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlSeconds),
+          }
+        : {}),
+    });
+
+    const functions: Record<string, PlatformFunction> = {};
+    for (const route of ROUTES) {
+      const fn = new PlatformFunction(this, route.id, {
+        entry: lambdaEntry(route.entry),
+        serviceName: route.service,
+        description: route.description,
+        timeout: Duration.seconds(10),
+        logRetention,
+        environment: environmentOf(route.access),
+      });
+      if (route.access.includes('append')) data.eventStore.grantAppend(fn.function);
+      if (route.access.includes('orders')) data.ordersView.grantQuery(fn.function);
+      if (route.access.includes('customers')) data.customersView.grantQuery(fn.function);
+      if (route.access.includes('idempotency')) data.idempotency.table.grantReadWriteData(fn.function);
+      this.api.addRoute(route.method, route.path, fn.function, { jsonObjectBody: route.body });
+      functions[route.id] = fn;
+    }
+    this.routeFunctions = functions;
+
+    this.projector = new EventStoreStreamConsumer(this, 'ReadModelProjector', {
+      table: data.eventStore.table,
+      batchSize: config.projection.batchSize,
+      maxBatchingWindow: Duration.seconds(config.projection.maxBatchingWindowSeconds),
+      retryAttempts: config.projection.retryAttempts,
+      parallelizationFactor: config.projection.parallelizationFactor,
+      functionProps: {
+        entry: lambdaEntry('read-models/handlers/project-event-store-stream.ts'),
+        serviceName: 'read-models',
+        description: 'Projects the event store stream into the orders and customers read models',
+        timeout: Duration.seconds(30),
+        logRetention,
+        environment: {
+          ORDERS_VIEW_TABLE_NAME: data.ordersView.table.tableName,
+          CUSTOMERS_VIEW_TABLE_NAME: data.customersView.table.tableName,
+        },
+      },
+    });
+    data.ordersView.grantProject(this.projector.handler.function);
+    data.customersView.grantProject(this.projector.handler.function);
+    data.eventStore.encryptionKey.grantDecrypt(this.projector.handler.function);
+
+    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the REST API' });
+    new CfnOutput(this, 'UserPoolId', { value: data.users.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: data.users.client.userPoolClientId });
+    new CfnOutput(this, 'EventStoreTableName', { value: data.eventStore.table.tableName });
+    new CfnOutput(this, 'OrdersViewTableName', { value: data.ordersView.table.tableName });
+    new CfnOutput(this, 'CustomersViewTableName', { value: data.customersView.table.tableName });
+    new CfnOutput(this, 'ProjectorFailureQueueUrl', { value: this.projector.failureQueue.queueUrl });
+  }
+}
