@@ -1,0 +1,251 @@
+/**
+ * End to end through the local HTTP API: the real app (`bin/app.ts`, stage dev) synthesized and run
+ * by the local cloud against the local engines. Requests carry a JWT from the local issuer, as
+ * they would carry a Cognito ID token in AWS; reads go through the projector and read models.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ROOT } from '../../../scripts/lib/python.js';
+import { JwtIssuer } from '../../../scripts/local-cloud/auth/jwt-issuer.js';
+import { LocalCloud } from '../../../scripts/local-cloud/runtime.js';
+import { eventually } from '../eventually.js';
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+interface FieldError {
+  path: string;
+  message: string;
+}
+
+describe('the order and customer HTTP API on the local cloud', () => {
+  let cloud: LocalCloud;
+  let token: string;
+  const run = Date.now().toString(36);
+
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Reply> => {
+    const response = await fetch(`${cloud.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : {}, headers: response.headers };
+  };
+  const pathsOf = (reply: Reply) => (reply.body.errors as FieldError[]).map((e) => e.path);
+  const order = (customerId: string) => ({
+    customerId,
+    currency: 'EUR',
+    items: [
+      { sku: 'BOOK-1', quantity: 2, unitPrice: 1250 },
+      { sku: 'PEN-9', quantity: 1, unitPrice: 199 },
+    ],
+  });
+  /** Polls a read until the projector has caught up with `until`. */
+  const read = (path: string, until: (reply: Reply) => boolean) =>
+    eventually(async () => {
+      const reply = await call('GET', path);
+      return until(reply) ? reply : undefined;
+    }, 15_000);
+
+  beforeAll(async () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'platform-app-'));
+    const synth = spawnSync(
+      join(ROOT, 'node_modules/.bin/cdk'),
+      ['synth', '--quiet', '-c', 'stage=dev', '-o', outdir],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
+    if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.stderr}`);
+    const engines = inject('engines');
+    cloud = await LocalCloud.start({
+      assemblyDir: outdir,
+      target: { endpoint: engines.awsEndpointUrl, region: 'us-east-1', accountId: '123456789012' },
+      port: 0,
+      log: () => undefined,
+      functionLog: () => undefined,
+    });
+    token = new JwtIssuer().issue({ sub: `e2e-${run}` });
+  }, 180_000);
+
+  afterAll(async () => {
+    await cloud?.stop();
+  });
+
+  it('starts every function of the app with nothing left unemulated', () => {
+    expect(cloud.unsupported).toEqual([]);
+    expect(cloud.routes.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('places an order (202) and serves its read model within a second', async () => {
+    // WHEN an order is placed
+    const placed = await call('POST', '/orders', order(`cust-${run}`));
+    expect(placed.status).toBe(202);
+    expect(placed.body).toEqual({ orderId: expect.any(String), status: 'PENDING' });
+    const started = Date.now();
+    // THEN the read model shows it, with the total computed by the domain
+    const got = await read(`/orders/${placed.body.orderId}`, (r) => r.status === 200);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(got.body).toMatchObject({
+      orderId: placed.body.orderId,
+      customerId: `cust-${run}`,
+      status: 'PENDING',
+      total: 2 * 1250 + 199,
+      currency: 'EUR',
+      version: 1,
+      items: order('x').items,
+    });
+    expect(got.body.updatedAt).toEqual(expect.any(String));
+  });
+
+  it("lists a customer's orders newest first, with pagination", async () => {
+    const customerId = `list-${run}`;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(String((await call('POST', '/orders', order(customerId))).body.orderId));
+    const all = await read(
+      `/customers/${customerId}/orders`,
+      (r) => (r.body.items as unknown[] | undefined)?.length === 3,
+    );
+    expect((all.body.items as { orderId: string }[]).map((o) => o.orderId).sort()).toEqual([...ids].sort());
+    const first = await call('GET', `/customers/${customerId}/orders?limit=2`);
+    expect(first.body.items).toHaveLength(2);
+    const rest = await call('GET', `/customers/${customerId}/orders?limit=2&nextToken=${first.body.nextToken}`);
+    expect(rest.body.items).toHaveLength(1);
+    const seen = [...(first.body.items as { orderId: string }[]), ...(rest.body.items as { orderId: string }[])];
+    expect(new Set(seen.map((o) => o.orderId)).size).toBe(3);
+  });
+
+  it('cancels a pending order (202), then refuses a second cancel with 409', async () => {
+    const placed = await call('POST', '/orders', order(`cancel-${run}`));
+    const cancelled = await call('POST', `/orders/${placed.body.orderId}/cancel`, { reason: 'changed my mind' });
+    expect(cancelled.status).toBe(202);
+    const view = await read(`/orders/${placed.body.orderId}`, (r) => r.body.status === 'CANCELLED');
+    expect(view.body).toMatchObject({ status: 'CANCELLED', reason: 'changed my mind', version: 2 });
+    const again = await call('POST', `/orders/${placed.body.orderId}/cancel`);
+    expect(again.status).toBe(409);
+    expect(again.body).toMatchObject({ code: 'INVALID_TRANSITION', errors: [] });
+  });
+
+  it('answers 404 for an unknown order, on read and on cancel', async () => {
+    const missing = await call('GET', `/orders/no-such-order-${run}`);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ message: expect.any(String), errors: [], code: 'ORDER_NOT_FOUND' });
+    expect((await call('POST', `/orders/no-such-order-${run}/cancel`)).status).toBe(404);
+  });
+
+  it('refuses bad input with 400 and field-level errors, never a 5xx', async () => {
+    // Wrong types, a negative quantity, an unknown field.
+    const wrong = await call('POST', '/orders', {
+      customerId: 42,
+      currency: 'euro',
+      items: [{ sku: 'A', quantity: -1, unitPrice: 10 }],
+      coupon: 'FREE',
+    });
+    expect(wrong.status).toBe(400);
+    expect(pathsOf(wrong)).toEqual(
+      expect.arrayContaining(['customerId', 'currency', 'items.0.quantity', 'coupon']),
+    );
+    // Missing fields and an empty item list.
+    const missing = await call('POST', '/orders', { items: [] });
+    expect(missing.status).toBe(400);
+    expect(pathsOf(missing)).toEqual(expect.arrayContaining(['customerId', 'currency', 'items']));
+    // Malformed JSON and a body that is not an object are refused by the gateway's validator.
+    for (const body of ['{"customerId": ', '[1,2]']) {
+      const refused = await call('POST', '/orders', body);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({
+        message: 'Invalid request body',
+        errors: [{ path: '', message: 'body must be a JSON object' }],
+      });
+    }
+    // Query parameters.
+    const query = await call('GET', '/customers?active=maybe');
+    expect(query.status).toBe(400);
+    expect(pathsOf(query)).toEqual(expect.arrayContaining(['query.emailDomain', 'query.active']));
+  });
+
+  it('refuses a body over the limit with 413', async () => {
+    const huge = { ...order(`big-${run}`), note: 'x'.repeat(64 * 1024) };
+    const refused = await call('POST', '/orders', huge);
+    expect(refused.status).toBe(413);
+    expect(refused.body.errors).toEqual([{ path: '', message: expect.stringContaining('at most') }]);
+  });
+
+  it('answers 401 without a valid token', async () => {
+    const response = await fetch(`${cloud.url}/orders/x`, { headers: { authorization: 'Bearer forged' } });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ message: 'Unauthorized', errors: [] });
+  });
+
+  it('honours Idempotency-Key: same key and body → same order; same key, other body → 422', async () => {
+    const key = `key-${run}`;
+    const body = order(`idem-${run}`);
+    const first = await call('POST', '/orders', body, { 'Idempotency-Key': key });
+    const retry = await call('POST', '/orders', { ...body, items: [...body.items] }, { 'Idempotency-Key': key });
+    expect(first.status).toBe(202);
+    expect(retry.status).toBe(202);
+    expect(retry.body.orderId).toBe(first.body.orderId);
+    const other = await call('POST', '/orders', order(`someone-else-${run}`), { 'Idempotency-Key': key });
+    expect(other.status).toBe(422);
+    expect(other.body).toMatchObject({ code: 'IDEMPOTENCY_KEY_REUSED' });
+    // Only one order exists for the customer.
+    const list = await read(`/customers/idem-${run}/orders`, (r) => (r.body.items as unknown[]).length > 0);
+    expect(list.body.items).toHaveLength(1);
+  });
+
+  it('registers a customer (201), changes the email, deactivates, and queries by domain', async () => {
+    const domain = `d${run}.example`;
+    const registered = await call('POST', '/customers', { email: `Ann@${domain}`, name: 'Ann' });
+    expect(registered.status).toBe(201);
+    const customerId = String(registered.body.customerId);
+    const other = await call('POST', '/customers', { email: `bob@${domain}`, name: 'Bob' });
+    const view = await read(`/customers/${customerId}`, (r) => r.status === 200);
+    expect(view.body).toMatchObject({
+      customerId,
+      email: `ann@${domain}`,
+      emailDomain: domain,
+      active: true,
+      status: 'ACTIVE',
+      version: 1,
+    });
+
+    const changed = await call('PUT', `/customers/${customerId}/email`, { email: `ann@new.${domain}` });
+    expect(changed.status).toBe(200);
+    await read(`/customers/${customerId}`, (r) => r.body.emailDomain === `new.${domain}`);
+
+    expect((await call('POST', `/customers/${other.body.customerId}/deactivate`, { reason: 'left' })).status).toBe(
+      200,
+    );
+    const inactive = await read(`/customers/${other.body.customerId}`, (r) => r.body.active === false);
+    expect(inactive.body).toMatchObject({ status: 'INACTIVE', deactivationReason: 'left' });
+    // No email change while inactive; no double deactivation.
+    expect((await call('PUT', `/customers/${other.body.customerId}/email`, { email: `b@${domain}` })).status).toBe(409);
+    expect((await call('POST', `/customers/${other.body.customerId}/deactivate`)).status).toBe(409);
+
+    const byDomain = await call('GET', `/customers?emailDomain=${domain}`);
+    expect((byDomain.body.items as { customerId: string }[]).map((c) => c.customerId)).toEqual([
+      other.body.customerId,
+    ]);
+    const activeOnly = await call('GET', `/customers?emailDomain=new.${domain}&active=true`);
+    expect((activeOnly.body.items as { customerId: string }[]).map((c) => c.customerId)).toEqual([customerId]);
+    expect((await call('GET', `/customers?emailDomain=${domain}&active=true`)).body.items).toEqual([]);
+
+    expect((await call('POST', `/customers/${other.body.customerId}/reactivate`)).status).toBe(200);
+    await read(`/customers/${other.body.customerId}`, (r) => r.body.active === true);
+    expect((await call('GET', `/customers/no-such-${run}`)).status).toBe(404);
+    expect((await call('PUT', `/customers/no-such-${run}/email`, { email: `x@${domain}` })).status).toBe(404);
+    const badEmail = await call('POST', '/customers', { email: 'not-an-email', name: '' });
+    expect(badEmail.status).toBe(400);
+    expect(pathsOf(badEmail)).toEqual(expect.arrayContaining(['email', 'name']));
+  });
+});
