@@ -7,6 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../../../scripts/lib/python.js';
 import { JwtIssuer } from '../../../scripts/local-cloud/auth/jwt-issuer.js';
@@ -54,10 +56,14 @@ describe('the order and customer HTTP API on the local cloud', () => {
   });
   /** Polls a read until the projector has caught up with `until`. */
   const read = (path: string, until: (reply: Reply) => boolean) =>
-    eventually(async () => {
-      const reply = await call('GET', path);
-      return until(reply) ? reply : undefined;
-    }, 15_000);
+    eventually(
+      async () => {
+        const reply = await call('GET', path);
+        return until(reply) ? reply : undefined;
+      },
+      15_000,
+      50,
+    );
 
   beforeAll(async () => {
     const outdir = mkdtempSync(join(tmpdir(), 'platform-app-'));
@@ -111,7 +117,8 @@ describe('the order and customer HTTP API on the local cloud', () => {
   it("lists a customer's orders newest first, with pagination", async () => {
     const customerId = `list-${run}`;
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push(String((await call('POST', '/orders', order(customerId))).body.orderId));
+    for (let i = 0; i < 3; i++)
+      ids.push(String((await call('POST', '/orders', order(customerId))).body.orderId));
     const all = await read(
       `/customers/${customerId}/orders`,
       (r) => (r.body.items as unknown[] | undefined)?.length === 3,
@@ -119,15 +126,23 @@ describe('the order and customer HTTP API on the local cloud', () => {
     expect((all.body.items as { orderId: string }[]).map((o) => o.orderId).sort()).toEqual([...ids].sort());
     const first = await call('GET', `/customers/${customerId}/orders?limit=2`);
     expect(first.body.items).toHaveLength(2);
-    const rest = await call('GET', `/customers/${customerId}/orders?limit=2&nextToken=${first.body.nextToken}`);
+    const rest = await call(
+      'GET',
+      `/customers/${customerId}/orders?limit=2&nextToken=${first.body.nextToken}`,
+    );
     expect(rest.body.items).toHaveLength(1);
-    const seen = [...(first.body.items as { orderId: string }[]), ...(rest.body.items as { orderId: string }[])];
+    const seen = [
+      ...(first.body.items as { orderId: string }[]),
+      ...(rest.body.items as { orderId: string }[]),
+    ];
     expect(new Set(seen.map((o) => o.orderId)).size).toBe(3);
   });
 
   it('cancels a pending order (202), then refuses a second cancel with 409', async () => {
     const placed = await call('POST', '/orders', order(`cancel-${run}`));
-    const cancelled = await call('POST', `/orders/${placed.body.orderId}/cancel`, { reason: 'changed my mind' });
+    const cancelled = await call('POST', `/orders/${placed.body.orderId}/cancel`, {
+      reason: 'changed my mind',
+    });
     expect(cancelled.status).toBe(202);
     const view = await read(`/orders/${placed.body.orderId}`, (r) => r.body.status === 'CANCELLED');
     expect(view.body).toMatchObject({ status: 'CANCELLED', reason: 'changed my mind', version: 2 });
@@ -191,7 +206,12 @@ describe('the order and customer HTTP API on the local cloud', () => {
     const key = `key-${run}`;
     const body = order(`idem-${run}`);
     const first = await call('POST', '/orders', body, { 'Idempotency-Key': key });
-    const retry = await call('POST', '/orders', { ...body, items: [...body.items] }, { 'Idempotency-Key': key });
+    const retry = await call(
+      'POST',
+      '/orders',
+      { ...body, items: [...body.items] },
+      { 'Idempotency-Key': key },
+    );
     expect(first.status).toBe(202);
     expect(retry.status).toBe(202);
     expect(retry.body.orderId).toBe(first.body.orderId);
@@ -223,13 +243,15 @@ describe('the order and customer HTTP API on the local cloud', () => {
     expect(changed.status).toBe(200);
     await read(`/customers/${customerId}`, (r) => r.body.emailDomain === `new.${domain}`);
 
-    expect((await call('POST', `/customers/${other.body.customerId}/deactivate`, { reason: 'left' })).status).toBe(
-      200,
-    );
+    expect(
+      (await call('POST', `/customers/${other.body.customerId}/deactivate`, { reason: 'left' })).status,
+    ).toBe(200);
     const inactive = await read(`/customers/${other.body.customerId}`, (r) => r.body.active === false);
     expect(inactive.body).toMatchObject({ status: 'INACTIVE', deactivationReason: 'left' });
     // No email change while inactive; no double deactivation.
-    expect((await call('PUT', `/customers/${other.body.customerId}/email`, { email: `b@${domain}` })).status).toBe(409);
+    expect(
+      (await call('PUT', `/customers/${other.body.customerId}/email`, { email: `b@${domain}` })).status,
+    ).toBe(409);
     expect((await call('POST', `/customers/${other.body.customerId}/deactivate`)).status).toBe(409);
 
     const byDomain = await call('GET', `/customers?emailDomain=${domain}`);
@@ -237,7 +259,9 @@ describe('the order and customer HTTP API on the local cloud', () => {
       other.body.customerId,
     ]);
     const activeOnly = await call('GET', `/customers?emailDomain=new.${domain}&active=true`);
-    expect((activeOnly.body.items as { customerId: string }[]).map((c) => c.customerId)).toEqual([customerId]);
+    expect((activeOnly.body.items as { customerId: string }[]).map((c) => c.customerId)).toEqual([
+      customerId,
+    ]);
     expect((await call('GET', `/customers?emailDomain=${domain}&active=true`)).body.items).toEqual([]);
 
     expect((await call('POST', `/customers/${other.body.customerId}/reactivate`)).status).toBe(200);
@@ -247,5 +271,40 @@ describe('the order and customer HTTP API on the local cloud', () => {
     const badEmail = await call('POST', '/customers', { email: 'not-an-email', name: '' });
     expect(badEmail.status).toBe(400);
     expect(pathsOf(badEmail)).toEqual(expect.arrayContaining(['email', 'name']));
+  });
+
+  it('sends an event store item the projector cannot read to its failure queue, with the reason', async () => {
+    const table = cloud.resources
+      .ofType('AWS::DynamoDB::Table')
+      .find((t) => t.logicalId.startsWith('EventStore'));
+    const queue = cloud.resources
+      .ofType('AWS::SQS::Queue')
+      .find((q) => q.logicalId.startsWith('ReadModelProjectorFailures'));
+    expect(table && queue).toBeTruthy();
+    // GIVEN an item that passes the mapping's filter (an inserted event) but is no envelope
+    const aggregateId = `poison-${run}`;
+    await cloud.clients.dynamodb.send(
+      new PutItemCommand({
+        TableName: table?.ref,
+        Item: {
+          aggregateId: { S: aggregateId },
+          version: { N: '1' },
+          recordType: { S: 'event' },
+          type: { S: 'OrderPlaced' },
+        },
+      }),
+    );
+    // THEN it arrives in the failure queue with the reason, and the projector goes on
+    const dead = await eventually(async () => {
+      const received = await cloud.clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queue?.ref, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      return received.Messages?.map(
+        (m) => JSON.parse(m.Body ?? '{}') as { reason: string; record: unknown },
+      ).find((m) => JSON.stringify(m.record).includes(aggregateId));
+    }, 20_000);
+    expect(dead.reason).toMatch(/not an event envelope: .*eventId/);
+    const placed = await call('POST', '/orders', order(`after-poison-${run}`));
+    await read(`/orders/${placed.body.orderId}`, (r) => r.status === 200);
   });
 });
