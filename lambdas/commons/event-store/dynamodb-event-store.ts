@@ -28,6 +28,7 @@ import {
   type AppendResult,
   assertAppendable,
   ConcurrencyError,
+  CorruptRecordError,
   type EventStore,
   type LoadedEvents,
   type LoadedSnapshot,
@@ -203,12 +204,17 @@ function toSnapshot<S>(aggregateId: string, item: Record<string, unknown>): Snap
 
 function str(item: Record<string, unknown>, name: string): string {
   const value = item[name];
-  if (typeof value !== 'string') throw new TypeError(`Stored record: ${name} is not a string`);
+  if (typeof value !== 'string') throw corrupt(item, `${name} is not a string`);
   return value;
 }
 
 function num(item: Record<string, unknown>, name: string): number {
   const value = item[name];
-  if (typeof value !== 'number') throw new TypeError(`Stored record: ${name} is not a number`);
+  if (typeof value !== 'number') throw corrupt(item, `${name} is not a number`);
   return value;
+}
+
+function corrupt(item: Record<string, unknown>, problem: string): CorruptRecordError {
+  const id = String(item.aggregateId);
+  return new CorruptRecordError(id, `Stored record ${id} v${String(item.version)}: ${problem}`);
 }

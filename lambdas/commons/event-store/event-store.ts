@@ -69,6 +69,17 @@ export class ConcurrencyError extends Error {
   }
 }
 
+/** A stored item that is not a well-formed event or snapshot (written by something else). */
+export class CorruptRecordError extends Error {
+  constructor(
+    readonly aggregateId: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CorruptRecordError';
+  }
+}
+
 /** Checks what every adapter must refuse before touching storage. */
 export function assertAppendable(
   aggregateId: string,

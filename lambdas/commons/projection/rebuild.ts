@@ -6,6 +6,7 @@
  * streams, not by the size of the store.
  */
 import type { EventEnvelope } from '../event-store/envelope.js';
+import { CorruptRecordError } from '../event-store/event-store.js';
 import { InvalidEventError } from './projection.js';
 import type { ProjectionTarget } from './stream-projector.js';
 import { StreamProjector } from './stream-projector.js';
@@ -25,7 +26,10 @@ export interface RebuildReport {
   aggregates: number;
   events: number;
   applied: number;
-  /** Events no projection could fold; the rest of that aggregate's stream is not replayed. */
+  /**
+   * Events no projection could fold, or streams with an unreadable item (version 0): the rest of
+   * that aggregate's stream is not replayed.
+   */
   invalid: { aggregateId: string; version: number; reason: string }[];
 }
 
@@ -36,7 +40,14 @@ export async function rebuildViews(options: RebuildOptions): Promise<RebuildRepo
   const running = new Set<Promise<void>>();
 
   const replay = async (aggregateId: string): Promise<void> => {
-    const events = await options.loadEvents(aggregateId);
+    let events: readonly EventEnvelope[];
+    try {
+      events = await options.loadEvents(aggregateId);
+    } catch (error) {
+      if (!(error instanceof CorruptRecordError)) throw error;
+      report.invalid.push({ aggregateId, version: 0, reason: error.message });
+      return;
+    }
     for (const event of events) {
       report.events++;
       try {

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../../../scripts/lib/python.js';
@@ -304,6 +304,13 @@ describe('the order and customer HTTP API on the local cloud', () => {
       ).find((m) => JSON.stringify(m.record).includes(aggregateId));
     }, 20_000);
     expect(dead.reason).toMatch(/not an event envelope: .*eventId/);
+    // The emulator outlives the test: leave no poison behind for the next start or rebuild.
+    await cloud.clients.dynamodb.send(
+      new DeleteItemCommand({
+        TableName: table?.ref,
+        Key: { aggregateId: { S: aggregateId }, version: { N: '1' } },
+      }),
+    );
     const placed = await call('POST', '/orders', order(`after-poison-${run}`));
     await read(`/orders/${placed.body.orderId}`, (r) => r.status === 200);
   });

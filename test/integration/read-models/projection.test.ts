@@ -24,7 +24,7 @@ import {
   type ProjectionTarget,
   StreamProjector,
 } from '../../../lambdas/commons/projection/stream-projector.js';
-import { customerDecider } from '../../../lambdas/customers/domain/customer.js';
+import { type CustomerCommand, customerDecider } from '../../../lambdas/customers/domain/customer.js';
 import {
   type CustomerView,
   customerViewProjection,
@@ -159,15 +159,15 @@ describe('the read-model projection on DynamoDB', () => {
     for (let i = 0; i < 5; i++) {
       const customerId = `customer-${run}-${i}`;
       const domain = i % 2 === 0 ? 'example.com' : 'example.org';
-      const steps = [
+      const steps: CustomerCommand[] = [
         {
-          type: 'RegisterCustomer' as const,
+          type: 'RegisterCustomer',
           data: { customerId, email: `u${i}@${domain}`, name: `User ${i}` },
         },
-        { type: 'ChangeEmail' as const, data: { email: `new${i}@${domain}` } },
-        { type: 'DeactivateCustomer' as const, data: { reason: 'inactive' } },
-        { type: 'ReactivateCustomer' as const, data: {} },
-        { type: 'DeactivateCustomer' as const, data: {} },
+        { type: 'ChangeEmail', data: { email: `new${i}@${domain}` } },
+        { type: 'DeactivateCustomer', data: { reason: 'inactive' } },
+        { type: 'ReactivateCustomer', data: {} },
+        { type: 'DeactivateCustomer', data: {} },
       ];
       for (const command of steps.slice(0, 1 + i)) {
         history.push(...(await customers.handle(customerId, command, meta)).events);
