@@ -1,5 +1,6 @@
 import { eventStoreSuite } from './event-store.js';
 import { localCloudSuite } from './local-cloud.js';
+import { ordersSuite } from './orders.js';
 import { synthSuite } from './synth.js';
 import type { BenchSuite } from './types.js';
 
@@ -20,4 +21,4 @@ import type { BenchSuite } from './types.js';
  * which reports `figures["windowing.eventsPerSecond"]`. Use `ctx.runs` and the helpers in `stats.ts`
  * for repeated measurements.
  */
-export const suites: readonly BenchSuite[] = [synthSuite, localCloudSuite, eventStoreSuite];
+export const suites: readonly BenchSuite[] = [synthSuite, localCloudSuite, eventStoreSuite, ordersSuite];

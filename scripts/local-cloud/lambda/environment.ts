@@ -44,6 +44,11 @@ export function lambdaEnvironment(
       env[key] = value;
     }
   }
+  if (env.AWS_ACCESS_KEY_ID === undefined) {
+    // Lambda always hands a function its role's credentials; the emulator accepts any.
+    env.AWS_ACCESS_KEY_ID = 'test';
+    env.AWS_SECRET_ACCESS_KEY = 'test';
+  }
   Object.assign(env, functionEnv);
   Object.assign(env, {
     AWS_LAMBDA_FUNCTION_NAME: sandbox.functionName,
