@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** `items.0.quantity: quantity must be at least 1; currency: …`: field paths first, for errors. */
 export function formatIssues(error: z.ZodError): string {

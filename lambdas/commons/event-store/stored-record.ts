@@ -2,7 +2,7 @@
  * Reads an event store item as a stream consumer sees it (the unmarshalled NewImage of a stream
  * record): an event envelope, or a snapshot that consumers skip. Pure: no AWS types.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from '../domain/validation-issues.js';
 import type { EventEnvelope } from './envelope.js';
 

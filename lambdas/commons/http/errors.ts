@@ -2,7 +2,7 @@
  * HTTP errors with the platform's error body: `{message, errors: [{path, message}]}`. Pure: the
  * API adapter turns them into API Gateway responses.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { DomainError } from '../domain/decider.js';
 import { ConcurrencyError } from '../event-store/event-store.js';
 

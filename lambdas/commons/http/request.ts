@@ -2,7 +2,7 @@
  * Parsing of the parts of an HTTP request with zod: every failure is an HttpError 400 (413 for a
  * body over the limit) with one field error per problem. Pure: takes strings, not Lambda events.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { fieldErrors, HttpError } from './errors.js';
 
 /** Bodies of the command routes are small; anything larger is refused before parsing. */

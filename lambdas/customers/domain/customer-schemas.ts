@@ -3,7 +3,7 @@
  * the data of each command and of each event. Emails are trimmed and lower-cased before they are
  * checked, so `Ada@Example.COM ` and `ada@example.com` are the same address. Pure: nothing from AWS.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const MAX_ID_LENGTH = 128;
 export const MAX_EMAIL_LENGTH = 254;

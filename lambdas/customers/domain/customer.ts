@@ -9,7 +9,7 @@
  * (same address after normalization), INVALID_TRANSITION (deactivating an inactive customer or
  * reactivating an active one), INVALID_COMMAND (data failing its schema). Emails are lower-cased.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Decider, DomainError, type DomainEvent } from '../../commons/domain/decider.js';
 import {
   type ChangeEmailData,

@@ -1,5 +1,5 @@
 /** PUT /customers/{customerId}/email → 200 {customerId, email}; 404 unknown; 409 inactive or unchanged. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { repositoryFromEnv } from '../../commons/event-store/repository-from-env.js';
 import { apiHandler } from '../../commons/http/api-handler.js';
 import { idParameter, parseJsonBody, parseParameters } from '../../commons/http/request.js';

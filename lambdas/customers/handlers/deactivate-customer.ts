@@ -1,5 +1,5 @@
 /** POST /customers/{customerId}/deactivate → 200 {customerId, status}; 404 unknown; 409 already inactive. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { repositoryFromEnv } from '../../commons/event-store/repository-from-env.js';
 import { apiHandler } from '../../commons/http/api-handler.js';
 import { idParameter, parseJsonBody, parseParameters } from '../../commons/http/request.js';

@@ -1,6 +1,6 @@
 /** GET /customers/{customerId} → 200 with the read model, or 404. */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, requiredEnv } from '../../commons/aws-clients.js';
 import { apiHandler } from '../../commons/http/api-handler.js';
 import { HttpError } from '../../commons/http/errors.js';

@@ -2,7 +2,7 @@
  * The customers read model: one document per customer, what `GET /customers/{customerId}` and
  * `GET /customers?emailDomain=&active=` return. Pure: nothing from AWS or Lambda.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { DomainEvent } from '../../commons/domain/decider.js';
 import { formatIssues } from '../../commons/domain/validation-issues.js';
 import type { EventEnvelope } from '../../commons/event-store/envelope.js';

@@ -6,7 +6,7 @@
  * Money is an integer count of minor units (cents) in the order's currency; totals are computed in
  * integers and the bounds below keep every total a safe integer (50 × 10 000 × 10^9 < 2^53).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const MAX_ORDER_ITEMS = 50;
 export const MAX_ITEM_QUANTITY = 10_000;

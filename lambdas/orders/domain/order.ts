@@ -15,7 +15,7 @@
  * (naming the command and the current status), PAYMENT_AMOUNT_MISMATCH or INVALID_COMMAND (data that
  * fails its schema). Pure: nothing from AWS or Lambda.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type Decider, DomainError, type DomainEvent } from '../../commons/domain/decider.js';
 import {
   CANCELLABLE_ORDER_STATUSES,

@@ -1,5 +1,5 @@
 /** POST /orders/{orderId}/cancel → 202 {orderId, status}; 404 unknown order; 409 no longer cancellable. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { repositoryFromEnv } from '../../commons/event-store/repository-from-env.js';
 import { apiHandler } from '../../commons/http/api-handler.js';
 import { idParameter, parseJsonBody, parseParameters } from '../../commons/http/request.js';

@@ -1,6 +1,6 @@
 /** GET /customers/{customerId}/orders?limit=&nextToken= → 200 {items, nextToken?}, newest first. */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { documentClient, requiredEnv } from '../../commons/aws-clients.js';
 import { apiHandler } from '../../commons/http/api-handler.js';
 import { HttpError } from '../../commons/http/errors.js';

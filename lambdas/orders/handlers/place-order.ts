@@ -11,7 +11,7 @@ import {
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dynamoDbClient, requiredEnv } from '../../commons/aws-clients.js';
 import { repositoryFromEnv } from '../../commons/event-store/repository-from-env.js';
 import { type ApiResponse, apiHandler, header } from '../../commons/http/api-handler.js';

@@ -3,7 +3,7 @@
  * `GET /customers/{customerId}/orders` return. Folded from the Order stream by the projection;
  * pure: nothing from AWS or Lambda.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { DomainEvent } from '../../commons/domain/decider.js';
 import { formatIssues } from '../../commons/domain/validation-issues.js';
 import type { EventEnvelope } from '../../commons/event-store/envelope.js';

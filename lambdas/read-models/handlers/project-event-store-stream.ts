@@ -1,7 +1,8 @@
 /**
  * DynamoDB Streams consumer of the event store: feeds the orders and customers read models.
  *
- * Per record: snapshots and non-INSERT records are skipped; an item that is not an envelope, or
+ * Per record: the NewImage is unmarshalled and parsed as an envelope (zod, `readStoredRecord`);
+ * snapshots and non-INSERT records are skipped; an item that is not an envelope, or
  * an event the projection cannot fold, is sent to the dead-letter queue with the reason (retrying
  * cannot mend it); a gap or a write conflict is a batch item failure, so Lambda retries from that
  * record (ReportBatchItemFailures) and, once retries are exhausted, the on-failure destination
@@ -9,11 +10,11 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBStreamRecord } from '@aws-lambda-powertools/parser/schemas/dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { documentClient, requiredEnv, sqsClient } from '../../commons/aws-clients.js';
-import { formatIssues } from '../../commons/domain/validation-issues.js';
 import { logger, metrics, tracer } from '../../commons/powertools.js';
 import { DynamoDbViewStore } from '../../commons/projection/dynamodb-view-store.js';
 import { InvalidEventError } from '../../commons/projection/projection.js';
@@ -60,9 +61,14 @@ async function deadLetter(record: DynamoDBRecord, reason: string): Promise<void>
 
 async function recordHandler(record: DynamoDBRecord): Promise<void> {
   if (record.eventName !== 'INSERT') return;
-  const parsed = DynamoDBStreamRecord.safeParse(record);
-  if (!parsed.success) return deadLetter(record, `unreadable stream record: ${formatIssues(parsed.error)}`);
-  const item = parsed.data.dynamodb.NewImage;
+  const image = record.dynamodb?.NewImage;
+  if (!image) return deadLetter(record, 'stream record without a NewImage (is the stream NEW_IMAGE?)');
+  let item: unknown;
+  try {
+    item = unmarshall(image as Record<string, AttributeValue>);
+  } catch (error) {
+    return deadLetter(record, `NewImage cannot be unmarshalled: ${(error as Error).message}`);
+  }
   try {
     const outcome = await projector.project(item);
     metrics.addMetric(`Projection${outcome[0]?.toUpperCase()}${outcome.slice(1)}`, MetricUnit.Count, 1);

@@ -94,6 +94,13 @@ describe('the order and customer HTTP API on the local cloud', () => {
   });
 
   it('places an order (202) and serves its read model within a second', async () => {
+    // GIVEN the projector has caught up with the stream (a long-lived emulator replays older
+    // events from the start) and the functions are warm
+    const warmUp = await call('POST', '/orders', order(`warm-${run}`));
+    await eventually(async () => {
+      const reply = await call('GET', `/orders/${warmUp.body.orderId}`);
+      return reply.status === 200 ? reply : undefined;
+    }, 60_000);
     // WHEN an order is placed
     const placed = await call('POST', '/orders', order(`cust-${run}`));
     expect(placed.status).toBe(202);
