@@ -48,6 +48,8 @@ export class PlatformUserPool extends Construct {
     }
     this.client = this.userPool.addClient('ApiClient', {
       authFlows: { userSrp: true },
+      // SRP sign-in only: no hosted-UI OAuth flows, callback URLs or scopes.
+      disableOAuth: true,
       generateSecret: false,
       preventUserExistenceErrors: true,
       idTokenValidity: Duration.hours(1),

@@ -1,6 +1,6 @@
+import { ensureEngines } from '../lib/engines.js';
 import { JwtIssuer } from '../local-cloud/auth/jwt-issuer.js';
 import { LocalCloud } from '../local-cloud/runtime.js';
-import { ensureEngines } from '../lib/engines.js';
 import { percentile, round } from './stats.js';
 import type { BenchSuite } from './types.js';
 
@@ -22,7 +22,11 @@ export const ordersSuite: BenchSuite = {
     const cloud = await LocalCloud.start({
       assemblyDir: ctx.cdkOut,
       target: { endpoint: engines.awsEndpointUrl, region: 'us-east-1', accountId: '123456789012' },
-      engines: { kafkaBrokers: engines.kafkaBrokers, redisUrl: engines.redisUrl, rabbitUrl: engines.rabbitmqUrl },
+      engines: {
+        kafkaBrokers: engines.kafkaBrokers,
+        redisUrl: engines.redisUrl,
+        rabbitUrl: engines.rabbitmqUrl,
+      },
       port: 0,
       log: () => undefined,
       functionLog: (fn, line) => {

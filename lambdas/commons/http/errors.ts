@@ -68,7 +68,8 @@ const DOMAIN_STATUS: Readonly<Record<string, number>> = {
 export function toHttpError(error: unknown): HttpError | undefined {
   if (error instanceof HttpError) return error;
   if (error instanceof DomainError) {
-    return new HttpError(DOMAIN_STATUS[error.code] ?? 422, error.message, [], error.code);
+    const status = Object.hasOwn(DOMAIN_STATUS, error.code) ? DOMAIN_STATUS[error.code] : undefined;
+    return new HttpError(status ?? 422, error.message, [], error.code);
   }
   if (error instanceof ConcurrencyError) {
     return new HttpError(

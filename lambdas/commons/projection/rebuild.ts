@@ -62,11 +62,20 @@ export async function rebuildViews(options: RebuildOptions): Promise<RebuildRepo
     options.onProgress?.(report);
   };
 
+  // Every task's failure is caught where it is created, so none goes unobserved; the first one
+  // ends the rebuild once the tasks in flight have settled.
+  let failure: { error: unknown } | undefined;
   for await (const aggregateId of options.aggregateIds) {
-    const task = replay(aggregateId).finally(() => running.delete(task));
+    if (failure) break;
+    const task: Promise<void> = replay(aggregateId)
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => running.delete(task));
     running.add(task);
     if (running.size >= concurrency) await Promise.race(running);
   }
   await Promise.all(running);
+  if (failure) throw failure.error;
   return report;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
@@ -15,11 +16,79 @@ function synthStage(stage: StageName) {
     platform,
     network: Template.fromStack(platform.network),
     data: Template.fromStack(platform.data),
+    services: Template.fromStack(platform.services),
   };
 }
 
+/**
+ * The ten routes of PLATFORM.md, with the function (ServicesStack route id) that serves each and,
+ * for queries, the read model it reads; commands append to the event store.
+ */
+const ROUTES: readonly { method: string; path: string; fn: string; reads?: string }[] = [
+  { method: 'POST', path: '/orders', fn: 'PlaceOrder' },
+  { method: 'GET', path: '/orders/{orderId}', fn: 'GetOrder', reads: 'OrdersViewTable' },
+  { method: 'POST', path: '/orders/{orderId}/cancel', fn: 'CancelOrder' },
+  {
+    method: 'GET',
+    path: '/customers/{customerId}/orders',
+    fn: 'ListCustomerOrders',
+    reads: 'OrdersViewTable',
+  },
+  { method: 'POST', path: '/customers', fn: 'RegisterCustomer' },
+  { method: 'GET', path: '/customers', fn: 'FindCustomers', reads: 'CustomersViewTable' },
+  { method: 'GET', path: '/customers/{customerId}', fn: 'GetCustomer', reads: 'CustomersViewTable' },
+  { method: 'PUT', path: '/customers/{customerId}/email', fn: 'ChangeCustomerEmail' },
+  { method: 'POST', path: '/customers/{customerId}/deactivate', fn: 'DeactivateCustomer' },
+  { method: 'POST', path: '/customers/{customerId}/reactivate', fn: 'ReactivateCustomer' },
+];
+const COMMANDS = ROUTES.filter((r) => !r.reads);
+const QUERIES = ROUTES.filter((r) => r.reads);
+const VIEW_TABLES = ['OrdersViewTable', 'CustomersViewTable'];
+
+type Resources = Record<string, { Properties: Record<string, unknown> }>;
+
+/** `METHOD /path` of every API Gateway method, the path rebuilt by walking the resources' parents. */
+function methodsByRoute(t: Template): Map<string, Record<string, unknown>> {
+  const resources = t.findResources('AWS::ApiGateway::Resource') as Resources;
+  const pathOf = (id: string): string => {
+    const props = resources[id]?.Properties as { ParentId: { Ref?: string }; PathPart: string };
+    const parent = props.ParentId.Ref ? pathOf(props.ParentId.Ref) : '';
+    return `${parent}/${props.PathPart}`;
+  };
+  const methods = Object.values(t.findResources('AWS::ApiGateway::Method') as Resources);
+  return new Map(
+    methods.map((m) => {
+      const p = m.Properties as { HttpMethod: string; ResourceId: { Ref?: string } };
+      return [`${p.HttpMethod} ${p.ResourceId.Ref ? pathOf(p.ResourceId.Ref) : '/'}`, m.Properties];
+    }),
+  );
+}
+
+interface Statement {
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+}
+
+/** Statements of every policy attached to the role of a construct's function. */
+function statementsOfRole(
+  t: Template,
+  stack: Stack,
+  role: { node: { defaultChild?: unknown } } | undefined,
+): Statement[] {
+  expect(role).toBeDefined();
+  const roleId = stack.getLogicalId(role?.node.defaultChild as CfnElement);
+  const policies = Object.values(t.findResources('AWS::IAM::Policy') as Resources).filter((p) =>
+    (p.Properties.Roles as { Ref?: string }[]).some((r) => r.Ref === roleId),
+  );
+  expect(policies.length).toBeGreaterThan(0);
+  return policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const actionsOf = (statements: Statement[]): string[] =>
+  statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+
 describe.each(STAGE_NAMES)('the %s stage', (stage) => {
-  const { app, platform, network, data } = synthStage(stage);
+  const { app, platform, network, data, services } = synthStage(stage);
   const config = loadStageConfig(stage);
 
   it('has no unacknowledged cdk-nag finding (AwsSolutions and Serverless)', () => {
@@ -81,6 +150,118 @@ describe.each(STAGE_NAMES)('the %s stage', (stage) => {
     data.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: config.retainData ? 'Retain' : 'Delete',
     });
+  });
+
+  it('serves the ten routes of PLATFORM.md, each behind the Cognito authorizer and its own function', () => {
+    const methods = methodsByRoute(services);
+    expect([...methods.keys()].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    const authorizerId = platform.services.getLogicalId(
+      platform.services.api.authorizer.node.defaultChild as CfnElement,
+    );
+    for (const route of ROUTES) {
+      const method = methods.get(`${route.method} ${route.path}`);
+      expect(method, `${route.method} ${route.path}`).toMatchObject({
+        AuthorizationType: 'COGNITO_USER_POOLS',
+        AuthorizerId: { Ref: authorizerId },
+      });
+      const fnId = platform.services.getLogicalId(
+        platform.services.routeFunctions[route.fn]?.function.node.defaultChild as CfnElement,
+      );
+      expect(JSON.stringify(method?.Integration), `${route.method} ${route.path}`).toContain(
+        JSON.stringify({ 'Fn::GetAtt': [fnId, 'Arn'] }),
+      );
+    }
+  });
+
+  it('lets query functions read their own read model only, and write nothing', () => {
+    for (const { fn: id, reads } of QUERIES) {
+      const statements = statementsOfRole(
+        services,
+        platform.services,
+        platform.services.routeFunctions[id]?.role,
+      );
+      const actions = actionsOf(statements);
+      const text = JSON.stringify(statements);
+      expect(actions, id).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
+      for (const write of ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'ConditionCheckItem']) {
+        expect(actions, id).not.toContain(`dynamodb:${write}`);
+      }
+      expect(
+        actions.filter((a) => a.startsWith('dynamodb:') && a.includes('*')),
+        id,
+      ).toEqual([]);
+      expect(text, id).toContain(reads);
+      for (const other of VIEW_TABLES.filter((v) => v !== reads)) expect(text, id).not.toContain(other);
+      expect(text, id).not.toMatch(/EventStoreTable|IdempotencyTable/);
+    }
+  });
+
+  it('gives command functions the event store and no access to the read-model tables', () => {
+    for (const { fn: id } of COMMANDS) {
+      const statements = statementsOfRole(
+        services,
+        platform.services,
+        platform.services.routeFunctions[id]?.role,
+      );
+      const text = JSON.stringify(statements);
+      expect(actionsOf(statements), id).toEqual(
+        expect.arrayContaining(['dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem']),
+      );
+      expect(text, id).toContain('EventStoreTable');
+      for (const view of VIEW_TABLES) expect(text, id).not.toContain(view);
+      // Only PlaceOrder honours Idempotency-Key.
+      if (id === 'PlaceOrder') expect(text, id).toContain('IdempotencyTable');
+      else expect(text, id).not.toContain('IdempotencyTable');
+    }
+  });
+
+  it("feeds the projector from the event store's stream with the stage's projection settings", () => {
+    services.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    services.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: {
+        'Fn::GetStackOutput': Match.objectLike({
+          StackName: platform.data.stackName,
+          OutputName: Match.stringLikeRegexp('EventStoreTable.*StreamArn'),
+        }),
+      },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: config.projection.batchSize,
+      MaximumBatchingWindowInSeconds: config.projection.maxBatchingWindowSeconds,
+      MaximumRetryAttempts: config.projection.retryAttempts,
+      ParallelizationFactor: config.projection.parallelizationFactor,
+    });
+  });
+
+  it(`${config.api.waf ? 'puts' : 'puts no'} WAF in front of the API (api.waf)`, () => {
+    services.resourceCountIs('AWS::WAFv2::WebACL', config.api.waf ? 1 : 0);
+    services.resourceCountIs('AWS::WAFv2::WebACLAssociation', config.api.waf ? 1 : 0);
+    if (config.api.waf) {
+      services.hasResourceProperties('AWS::WAFv2::WebACL', {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Statement: {
+              RateBasedStatement: { Limit: config.api.wafRateLimitPer5Min, AggregateKeyType: 'IP' },
+            },
+          }),
+        ]),
+      });
+    }
+  });
+
+  it("throttles the API stage at the stage's rate and burst", () => {
+    services.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [
+        Match.objectLike({
+          ThrottlingRateLimit: config.api.throttleRateLimit,
+          ThrottlingBurstLimit: config.api.throttleBurstLimit,
+        }),
+      ],
+    });
+    services.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: config.logRetentionDays });
+  });
+
+  it('matches the services snapshot', () => {
+    expect(services.toJSON()).toMatchSnapshot();
   });
 
   it('names its stacks after the stage', () => {
