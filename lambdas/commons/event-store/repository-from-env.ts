@@ -3,8 +3,9 @@
  * (EVENT_STORE_TABLE_NAME, SNAPSHOT_EVERY), built once per container.
  */
 
-import { documentClient, requiredEnv } from '../aws-clients.js';
+import { documentClient } from '../clients/dynamodb.js';
 import type { Decider, DomainEvent } from '../domain/decider.js';
+import { requiredEnv } from '../env.js';
 import { logger } from '../powertools.js';
 import { DynamoDbEventStore } from './dynamodb-event-store.js';
 import { AggregateRepository } from './repository.js';

@@ -1,7 +1,8 @@
 /** GET /orders/{orderId} → 200 with the read model, or 404. */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { documentClient, requiredEnv } from '../../commons/aws-clients.js';
+import { documentClient } from '../../commons/clients/dynamodb.js';
+import { requiredEnv } from '../../commons/env.js';
 import { apiHandler } from '../../commons/http/api-handler.js';
 import { HttpError } from '../../commons/http/errors.js';
 import { idParameter, parseParameters } from '../../commons/http/request.js';

@@ -12,7 +12,8 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import * as z from 'zod';
-import { dynamoDbClient, requiredEnv } from '../../commons/aws-clients.js';
+import { dynamoDbClient } from '../../commons/clients/dynamodb.js';
+import { requiredEnv } from '../../commons/env.js';
 import { repositoryFromEnv } from '../../commons/event-store/repository-from-env.js';
 import { type ApiResponse, apiHandler, header } from '../../commons/http/api-handler.js';
 import { HttpError } from '../../commons/http/errors.js';
