@@ -2,6 +2,7 @@ import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { StageConfig } from './config/stage-config.js';
 import { DataStack } from './stacks/data-stack.js';
+import { FulfilmentStack } from './stacks/fulfilment-stack.js';
 import { NetworkStack } from './stacks/network-stack.js';
 import { ServicesStack } from './stacks/services-stack.js';
 
@@ -9,6 +10,7 @@ export interface Platform {
   readonly network: NetworkStack;
   readonly data: DataStack;
   readonly services: ServicesStack;
+  readonly fulfilment: FulfilmentStack;
 }
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
@@ -41,10 +43,17 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     description: `Messaging platform (${config.stage}): order and customer APIs, projections`,
   });
 
+  const fulfilment = new FulfilmentStack(app, stackId(config, 'Fulfilment'), {
+    env,
+    config,
+    data,
+    description: `Messaging platform (${config.stage}): order-events fan-out and fulfilment services`,
+  });
+
   Tags.of(app).add('platform', 'messaging');
   Tags.of(app).add('stage', config.stage);
   for (const [key, value] of Object.entries(config.tags)) Tags.of(app).add(key, value);
-  return { network, data, services };
+  return { network, data, services, fulfilment };
 }
 
 /** The security gates every synth runs: cdk-nag's AwsSolutions and Serverless packs. */

@@ -89,6 +89,31 @@ export const stageConfigSchema = z
         parallelizationFactor: z.number().int().min(1).max(10),
       })
       .strict(),
+    fulfilment: z
+      .object({
+        /** Receives before a message moves to its DLQ, per consuming service. */
+        maxReceiveCount: z
+          .object({
+            inventory: z.number().int().min(1).max(1000),
+            payment: z.number().int().min(1).max(1000),
+            shipping: z.number().int().min(1).max(1000),
+            notification: z.number().int().min(1).max(1000),
+            analytics: z.number().int().min(1).max(1000),
+          })
+          .strict(),
+        /** `test`: the deterministic provider (card tokens drive outcomes); `http`: a real provider. */
+        paymentProvider: z.enum(['test', 'http']),
+        /** Base URL of the HTTP payment provider (with `http`). */
+        paymentProviderUrl: z.string().url().optional(),
+        /** `test`: e-mails recorded, not sent; `ses`: Amazon SES. */
+        emailProvider: z.enum(['test', 'ses']),
+        /** Sender identity for SES (with `ses`). */
+        emailFrom: z.string().email().optional(),
+        breakerFailureThreshold: z.number().int().min(1).max(100),
+        breakerOpenSeconds: z.number().int().min(1).max(3600),
+        shippingCarrier: z.string().min(1),
+      })
+      .strict(),
     /** How long an `Idempotency-Key` is remembered. */
     idempotencyTtlSeconds: z
       .number()
@@ -101,6 +126,16 @@ export const stageConfigSchema = z
   .superRefine((c, ctx) => {
     if (c.stage === 'prod' && !c.retainData) {
       ctx.addIssue({ code: 'custom', path: ['retainData'], message: 'prod must retain data' });
+    }
+    if (c.fulfilment.paymentProvider === 'http' && !c.fulfilment.paymentProviderUrl) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['fulfilment', 'paymentProviderUrl'],
+        message: 'required with http',
+      });
+    }
+    if (c.fulfilment.emailProvider === 'ses' && !c.fulfilment.emailFrom) {
+      ctx.addIssue({ code: 'custom', path: ['fulfilment', 'emailFrom'], message: 'required with ses' });
     }
     if (c.network.natGateways > c.network.maxAzs) {
       ctx.addIssue({ code: 'custom', path: ['network', 'natGateways'], message: 'cannot exceed maxAzs' });
@@ -126,6 +161,14 @@ const DEFAULTS: Record<StageName, StageConfig> = {
     api: { throttleRateLimit: 50, throttleBurstLimit: 100, waf: false, wafRateLimitPer5Min: 2000 },
     eventStore: { snapshotEvery: 50 },
     projection: { batchSize: 100, maxBatchingWindowSeconds: 0, retryAttempts: 20, parallelizationFactor: 1 },
+    fulfilment: {
+      maxReceiveCount: { inventory: 3, payment: 8, shipping: 3, notification: 5, analytics: 3 },
+      paymentProvider: 'test',
+      emailProvider: 'test',
+      breakerFailureThreshold: 5,
+      breakerOpenSeconds: 10,
+      shippingCarrier: 'DHL',
+    },
     idempotencyTtlSeconds: 3600,
     tags: {},
   },
@@ -145,6 +188,14 @@ const DEFAULTS: Record<StageName, StageConfig> = {
     api: { throttleRateLimit: 500, throttleBurstLimit: 1000, waf: true, wafRateLimitPer5Min: 2000 },
     eventStore: { snapshotEvery: 50 },
     projection: { batchSize: 100, maxBatchingWindowSeconds: 1, retryAttempts: 100, parallelizationFactor: 2 },
+    fulfilment: {
+      maxReceiveCount: { inventory: 5, payment: 10, shipping: 5, notification: 8, analytics: 5 },
+      paymentProvider: 'test',
+      emailProvider: 'test',
+      breakerFailureThreshold: 5,
+      breakerOpenSeconds: 30,
+      shippingCarrier: 'DHL',
+    },
     idempotencyTtlSeconds: 24 * 3600,
     tags: {},
   },

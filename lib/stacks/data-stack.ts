@@ -1,12 +1,14 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { OPERATIONAL_STATE_KEY } from '../../lambdas/commons/resilience/table-schema.js';
 import {
   CUSTOMERS_BY_EMAIL_DOMAIN_INDEX,
   CUSTOMERS_BY_EMAIL_DOMAIN_PARTITION_KEY,
   CUSTOMERS_BY_EMAIL_DOMAIN_SORT_KEY,
   CUSTOMERS_VIEW_KEY,
 } from '../../lambdas/customers/read-model/table-schema.js';
+import { INVENTORY_KEY } from '../../lambdas/inventory/domain/table-schema.js';
 import {
   ORDERS_BY_CUSTOMER_INDEX,
   ORDERS_BY_CUSTOMER_PARTITION_KEY,
@@ -18,6 +20,7 @@ import { EventStoreTable } from '../constructs/event-store-table.js';
 import { IdempotencyTable } from '../constructs/idempotency-table.js';
 import { PlatformUserPool } from '../constructs/platform-user-pool.js';
 import { ReadModelTable } from '../constructs/read-model-table.js';
+import { StateTable } from '../constructs/state-table.js';
 
 export interface DataStackProps extends StackProps {
   readonly config: StageConfig;
@@ -30,6 +33,10 @@ export class DataStack extends Stack {
   readonly customersView: ReadModelTable;
   readonly idempotency: IdempotencyTable;
   readonly users: PlatformUserPool;
+  /** Stock levels and reservations (`sku`). */
+  readonly inventory: StateTable;
+  /** Circuit breakers and e-mail markers (`pk`), shared by every instance of the services. */
+  readonly operationalState: StateTable;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
@@ -66,5 +73,12 @@ export class DataStack extends Stack {
     });
     this.idempotency = new IdempotencyTable(this, 'Idempotency', { encryptionKey: derivedStateKey });
     this.users = new PlatformUserPool(this, 'Users', { removalPolicy });
+    this.inventory = new StateTable(this, 'Inventory', { partitionKey: INVENTORY_KEY, removalPolicy });
+    this.operationalState = new StateTable(this, 'OperationalState', {
+      partitionKey: OPERATIONAL_STATE_KEY,
+      timeToLiveAttribute: 'expiresAt',
+      encryptionKey: derivedStateKey,
+      removalPolicy,
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.js';
@@ -13,14 +14,14 @@ export interface ServicesStackProps extends StackProps {
   readonly data: DataStack;
 }
 
-type Access = 'append' | 'orders' | 'customers' | 'idempotency';
+type Access = 'append' | 'orders' | 'customers' | 'idempotency' | 'inventory';
 
 interface RouteSpec {
   readonly id: string;
   readonly method: string;
   readonly path: string;
   readonly entry: string;
-  readonly service: 'orders' | 'customers';
+  readonly service: 'orders' | 'customers' | 'inventory';
   readonly access: readonly Access[];
   readonly description: string;
   /** The body is a required JSON object. */
@@ -122,6 +123,16 @@ const ROUTES: readonly RouteSpec[] = [
     access: ['append'],
     description: 'POST /customers/{customerId}/reactivate',
   },
+  {
+    id: 'PutStock',
+    body: true,
+    method: 'PUT',
+    path: '/inventory/{sku}',
+    entry: 'inventory/handlers/put-stock.ts',
+    service: 'inventory',
+    access: ['inventory'],
+    description: 'PUT /inventory/{sku}: sets the available stock of a SKU',
+  },
 ];
 
 /**
@@ -159,6 +170,7 @@ export class ServicesStack extends Stack {
       ...(access.includes('customers')
         ? { CUSTOMERS_VIEW_TABLE_NAME: data.customersView.table.tableName }
         : {}),
+      ...(access.includes('inventory') ? { INVENTORY_TABLE_NAME: data.inventory.table.tableName } : {}),
       ...(access.includes('idempotency')
         ? {
             IDEMPOTENCY_TABLE_NAME: data.idempotency.table.tableName,
@@ -181,6 +193,14 @@ export class ServicesStack extends Stack {
       if (route.access.includes('orders')) data.ordersView.grantQuery(fn.function);
       if (route.access.includes('customers')) data.customersView.grantQuery(fn.function);
       if (route.access.includes('idempotency')) data.idempotency.table.grantReadWriteData(fn.function);
+      if (route.access.includes('inventory')) {
+        data.inventory.encryptionKey.grantEncryptDecrypt(fn.function);
+        iam.Grant.addToPrincipal({
+          grantee: fn.function,
+          actions: ['dynamodb:PutItem'],
+          resourceArns: [data.inventory.table.tableArn],
+        });
+      }
       this.api.addRoute(route.method, route.path, fn.function, { jsonObjectBody: route.body });
       functions[route.id] = fn;
     }
@@ -214,6 +234,7 @@ export class ServicesStack extends Stack {
     new CfnOutput(this, 'EventStoreTableName', { value: data.eventStore.table.tableName });
     new CfnOutput(this, 'OrdersViewTableName', { value: data.ordersView.table.tableName });
     new CfnOutput(this, 'CustomersViewTableName', { value: data.customersView.table.tableName });
+    new CfnOutput(this, 'InventoryTableName', { value: data.inventory.table.tableName });
     new CfnOutput(this, 'ProjectorFailureQueueUrl', { value: this.projector.failureQueue.queueUrl });
   }
 }

@@ -80,12 +80,16 @@ export const orderItemsSchema = z
     });
   });
 
+/** A payment method tokenized by the client (never a card number). */
+export const paymentTokenSchema = idSchema('paymentToken');
+
 /** Body of `POST /orders`; unknown fields are refused. The order id is assigned by the server. */
 export const placeOrderBodySchema = z.strictObject(
   {
     customerId: idSchema('customerId'),
     items: orderItemsSchema,
     currency: currencySchema,
+    paymentToken: paymentTokenSchema.optional(),
   },
   typed('body', 'a JSON object'),
 );
@@ -138,6 +142,7 @@ export const orderPlacedDataSchema = z.strictObject({
   items: orderItemsSchema,
   total: minorUnitsSchema('total'),
   currency: currencySchema,
+  paymentToken: paymentTokenSchema.optional(),
 });
 export const inventoryReservedDataSchema = z.strictObject({
   orderId: idSchema('orderId'),

@@ -110,6 +110,8 @@ export interface OrderState {
   /** Minor units; 0 until placed. */
   readonly total: number;
   readonly currency: string | null;
+  /** The payment method given at placement, if any. */
+  readonly paymentToken: string | null;
   readonly reservationId: string | null;
   readonly paymentId: string | null;
   readonly shipmentId: string | null;
@@ -125,6 +127,7 @@ export const initialOrderState: OrderState = {
   items: [],
   total: 0,
   currency: null,
+  paymentToken: null,
   reservationId: null,
   paymentId: null,
   shipmentId: null,
@@ -195,11 +198,18 @@ function decide(state: OrderState, command: OrderCommand): readonly OrderEvent[]
           `PlaceOrder: order ${state.orderId ?? data.orderId} already exists`,
         );
       }
-      const { orderId, customerId, items, currency } = data;
+      const { orderId, customerId, items, currency, paymentToken } = data;
       return [
         {
           type: 'OrderPlaced',
-          data: { orderId, customerId, items, total: computeOrderTotal(items), currency },
+          data: {
+            orderId,
+            customerId,
+            items,
+            total: computeOrderTotal(items),
+            currency,
+            ...(paymentToken === undefined ? {} : { paymentToken }),
+          },
         },
       ];
     }
@@ -285,8 +295,17 @@ function unknownCommand(command: never): never {
 function evolve(state: OrderState, event: OrderEvent): OrderState {
   switch (event.type) {
     case 'OrderPlaced': {
-      const { orderId, customerId, items, total, currency } = event.data;
-      return { ...initialOrderState, status: 'PENDING', orderId, customerId, items, total, currency };
+      const { orderId, customerId, items, total, currency, paymentToken } = event.data;
+      return {
+        ...initialOrderState,
+        status: 'PENDING',
+        orderId,
+        customerId,
+        items,
+        total,
+        currency,
+        paymentToken: paymentToken ?? null,
+      };
     }
     case 'InventoryReserved':
       return { ...state, status: 'INVENTORY_RESERVED', reservationId: event.data.reservationId };

@@ -160,6 +160,7 @@ describe('orderDecider', () => {
       items,
       total: TOTAL,
       currency: 'EUR',
+      paymentToken: null,
       reservationId: 'res-1',
       paymentId: 'pay-1',
       shipmentId: 'shp-1',

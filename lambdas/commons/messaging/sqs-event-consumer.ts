@@ -1,0 +1,157 @@
+/**
+ * The adapter of every fulfilment service: an SQS batch of events from the `order-events` topic
+ * (raw delivery: each body is an envelope exactly as stored) handled record by record.
+ *
+ * - Partial batch failures (Powertools batch): only failed records come back.
+ * - A body that is not an envelope goes to the dead-letter queue at once, with the reason, and is
+ *   deleted from the source: no retry storm for what no retry can mend.
+ * - Idempotent per event: Powertools idempotency keyed by the envelope's eventId, so a redelivery
+ *   causes no second effect.
+ * - `RetryLaterError(seconds)` sets the message's visibility timeout (backoff, an open circuit)
+ *   before the record is reported failed; the queue's maxReceiveCount bounds the retries.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { dynamoDbClient } from '../clients/dynamodb.js';
+import { sqsClient } from '../clients/sqs.js';
+import { requiredEnv } from '../env.js';
+import type { EventEnvelope } from '../event-store/envelope.js';
+import { readStoredRecord } from '../event-store/stored-record.js';
+import { logger, metrics, tracer } from '../powertools.js';
+
+/** Ask for the message again after `delaySeconds` (0..43200). */
+export class RetryLaterError extends Error {
+  constructor(
+    readonly delaySeconds: number,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/** A message no retry can mend (bad data): dead-lettered at once with this reason. */
+export class PoisonMessageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoisonMessageError';
+  }
+}
+
+export interface EventContext {
+  /** 1 on the first delivery, then the queue's ApproximateReceiveCount. */
+  readonly attempt: number;
+  readonly record: SQSRecord;
+}
+
+export type EventHandler = (event: EventEnvelope, context: EventContext) => Promise<void>;
+
+/** The Lambda handler of a consumer; `handle` sees only events its subscription lets through. */
+export function sqsEventConsumer(handle: EventHandler) {
+  const deadLetterQueueUrl = requiredEnv('DEAD_LETTER_QUEUE_URL');
+  const processor = new BatchProcessor(EventType.SQS);
+  const idempotencyConfig = new IdempotencyConfig({
+    eventKeyJmesPath: 'eventId',
+    expiresAfterSeconds: Number(process.env.IDEMPOTENCY_TTL_SECONDS ?? 24 * 3600),
+  });
+  const once = makeIdempotent(
+    async (event: EventEnvelope, context: EventContext): Promise<{ eventId: string }> => {
+      await handle(event, context);
+      return { eventId: event.eventId };
+    },
+    {
+      persistenceStore: new DynamoDBPersistenceLayer({
+        tableName: requiredEnv('IDEMPOTENCY_TABLE_NAME'),
+        awsSdkV3Client: dynamoDbClient(),
+      }),
+      config: idempotencyConfig,
+    },
+  );
+
+  const deadLetter = async (record: SQSRecord, reason: string): Promise<void> => {
+    logger.error('Message dead-lettered', { reason, messageId: record.messageId });
+    metrics.addMetric('MessagesDeadLettered', MetricUnit.Count, 1);
+    await sqsClient().send(
+      new SendMessageCommand({
+        QueueUrl: deadLetterQueueUrl,
+        MessageBody: record.body,
+        MessageAttributes: {
+          reason: { DataType: 'String', StringValue: reason.slice(0, 1000) },
+          sourceMessageId: { DataType: 'String', StringValue: record.messageId },
+          sourceQueue: { DataType: 'String', StringValue: record.eventSourceARN },
+        },
+      }),
+    );
+  };
+
+  const recordHandler = async (record: SQSRecord): Promise<void> => {
+    let body: unknown;
+    try {
+      body = JSON.parse(record.body);
+    } catch (error) {
+      return deadLetter(record, `body is not JSON: ${(error as Error).message}`);
+    }
+    const stored = readStoredRecord(body);
+    if (stored.kind !== 'event') {
+      return deadLetter(record, stored.kind === 'invalid' ? stored.reason : 'a snapshot is not an event');
+    }
+    const event = stored.envelope;
+    const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
+    logger.appendKeys({ correlationId: event.correlationId, eventId: event.eventId, eventType: event.type });
+    try {
+      await once(event, { attempt, record });
+      metrics.addMetric('EventsConsumed', MetricUnit.Count, 1);
+    } catch (error) {
+      if (error instanceof PoisonMessageError) return deadLetter(record, error.message);
+      metrics.addMetric('EventsFailed', MetricUnit.Count, 1);
+      if (error instanceof RetryLaterError) {
+        logger.warn('Retrying later', { delaySeconds: error.delaySeconds, reason: error.message, attempt });
+        const queueUrl = queueUrlOf(record.eventSourceARN);
+        await sqsClient()
+          .send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: queueUrl,
+              ReceiptHandle: record.receiptHandle,
+              VisibilityTimeout: Math.min(43_200, Math.max(0, Math.round(error.delaySeconds))),
+            }),
+          )
+          .catch((e: Error) => logger.warn('Visibility not changed', { error: e }));
+      } else {
+        logger.error('Event failed', error as Error);
+      }
+      throw error;
+    } finally {
+      logger.removeKeys(['correlationId', 'eventId', 'eventType']);
+    }
+  };
+
+  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    logger.addContext(context);
+    metrics.captureColdStartMetric();
+    metrics.addMetric('BatchSize', MetricUnit.Count, event.Records.length);
+    tracer.putAnnotation('records', event.Records.length);
+    idempotencyConfig.registerLambdaContext(context);
+    try {
+      return await processPartialResponse(event, recordHandler, processor, {
+        context,
+        throwOnFullBatchFailure: false,
+      });
+    } finally {
+      metrics.publishStoredMetrics();
+    }
+  };
+}
+
+/** `arn:aws:sqs:<region>:<account>:<name>` → the queue URL (the SDK endpoint resolves the host). */
+export function queueUrlOf(queueArn: string): string {
+  const [, , , region, account, name] = queueArn.split(':');
+  const endpoint = process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL;
+  return endpoint
+    ? `${endpoint.replace(/\/$/, '')}/${account}/${name}`
+    : `https://sqs.${region}.amazonaws.com/${account}/${name}`;
+}

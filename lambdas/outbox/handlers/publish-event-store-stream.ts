@@ -1,0 +1,105 @@
+/**
+ * The outbox relay: every event appended to the event store reaches the `order-events` topic
+ * exactly as stored (the envelope as the message body), through the event store's stream: the
+ * command handlers never make a second write. Message attributes carry eventType, schemaVersion,
+ * correlationId and aggregateType for the subscriptions' filter policies.
+ *
+ * Records are published with PublishBatch (10 per call), in stream order. On the first failure the
+ * handler reports that record and every later one as failed, so Lambda resumes the shard there
+ * (stream checkpointing) and nothing is skipped; consumers are idempotent per eventId, so a
+ * re-published record has no second effect. Unreadable items go to the failure queue with a reason.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { PublishBatchCommand, type PublishBatchRequestEntry } from '@aws-sdk/client-sns';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { snsClient } from '../../commons/clients/sns.js';
+import { sqsClient } from '../../commons/clients/sqs.js';
+import { requiredEnv } from '../../commons/env.js';
+import type { EventEnvelope } from '../../commons/event-store/envelope.js';
+import { readStoredRecord } from '../../commons/event-store/stored-record.js';
+import { logger, metrics, tracer } from '../../commons/powertools.js';
+
+const topicArn = requiredEnv('ORDER_EVENTS_TOPIC_ARN');
+const deadLetterQueueUrl = requiredEnv('DEAD_LETTER_QUEUE_URL');
+
+/** Message attributes of an envelope: what subscriptions filter on. */
+export function messageAttributesOf(envelope: EventEnvelope): PublishBatchRequestEntry['MessageAttributes'] {
+  return {
+    eventType: { DataType: 'String', StringValue: envelope.type },
+    schemaVersion: { DataType: 'Number', StringValue: String(envelope.schemaVersion) },
+    correlationId: { DataType: 'String', StringValue: envelope.correlationId },
+    aggregateType: { DataType: 'String', StringValue: envelope.aggregateType },
+  };
+}
+
+async function deadLetter(record: DynamoDBRecord, reason: string): Promise<void> {
+  logger.error('Record dead-lettered', { reason, eventID: record.eventID });
+  metrics.addMetric('OutboxDeadLettered', MetricUnit.Count, 1);
+  await sqsClient().send(
+    new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: JSON.stringify({ reason, record }) }),
+  );
+}
+
+export const handler = async (
+  event: DynamoDBStreamEvent,
+  context: Context,
+): Promise<DynamoDBBatchResponse> => {
+  logger.addContext(context);
+  metrics.captureColdStartMetric();
+  tracer.putAnnotation('records', event.Records.length);
+  const pending: { record: DynamoDBRecord; entry: PublishBatchRequestEntry }[] = [];
+  for (const record of event.Records) {
+    if (record.eventName !== 'INSERT') continue;
+    const image = record.dynamodb?.NewImage;
+    let item: unknown;
+    try {
+      item = image ? unmarshall(image as Record<string, AttributeValue>) : undefined;
+    } catch (error) {
+      await deadLetter(record, `NewImage cannot be unmarshalled: ${(error as Error).message}`);
+      continue;
+    }
+    const stored = readStoredRecord(item);
+    if (stored.kind === 'snapshot') continue;
+    if (stored.kind === 'invalid') {
+      await deadLetter(record, stored.reason);
+      continue;
+    }
+    pending.push({
+      record,
+      entry: {
+        Id: String(pending.length),
+        Message: JSON.stringify(item),
+        MessageAttributes: messageAttributesOf(stored.envelope),
+      },
+    });
+  }
+  let published = 0;
+  try {
+    for (let i = 0; i < pending.length; i += 10) {
+      const chunk = pending.slice(i, i + 10);
+      const out = await snsClient().send(
+        new PublishBatchCommand({
+          TopicArn: topicArn,
+          PublishBatchRequestEntries: chunk.map((p, n) => ({ ...p.entry, Id: String(n) })),
+        }),
+      );
+      const failed = (out.Failed ?? []).map((f) => Number(f.Id)).sort((a, b) => a - b);
+      if (failed.length > 0) {
+        published += failed[0] as number;
+        logger.warn('Publish failed', { failed: out.Failed });
+        break;
+      }
+      published += chunk.length;
+    }
+  } catch (error) {
+    logger.warn('Publish failed', { error: error as Error });
+  }
+  metrics.addMetric('EventsPublished', MetricUnit.Count, published);
+  metrics.publishStoredMetrics();
+  // Resume the shard at the first record not published; everything after it comes again.
+  const firstFailed = pending[published]?.record.dynamodb?.SequenceNumber;
+  return { batchItemFailures: firstFailed ? [{ itemIdentifier: firstFailed }] : [] };
+};

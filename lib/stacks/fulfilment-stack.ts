@@ -1,0 +1,193 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import type { StageConfig } from '../config/stage-config.js';
+import { EventStoreStreamConsumer } from '../constructs/event-store-stream-consumer.js';
+import { FanoutTopic } from '../constructs/fanout-topic.js';
+import { PlatformFunction } from '../constructs/platform-function.js';
+import { QueueWithDlq } from '../constructs/queue-with-dlq.js';
+import { lambdaEntry } from '../lambda-entry.js';
+import type { DataStack } from './data-stack.js';
+
+export interface FulfilmentStackProps extends StackProps {
+  readonly config: StageConfig;
+  readonly data: DataStack;
+}
+
+export type FulfilmentService = 'inventory' | 'payment' | 'shipping' | 'notification' | 'analytics';
+
+interface ServiceSpec {
+  readonly entry: string;
+  /** The event types its subscription lets through: the SNS form of a topic-exchange routing key. */
+  readonly eventTypes: readonly string[];
+  readonly description: string;
+}
+
+/** Which events each consuming service needs (and nothing else reaches it). */
+export const SUBSCRIPTIONS: Readonly<Record<FulfilmentService, ServiceSpec>> = {
+  inventory: {
+    entry: 'inventory/handlers/inventory-consumer.ts',
+    eventTypes: ['OrderPlaced', 'OrderCancelled', 'PaymentFailed'],
+    description: 'Reserves and releases stock; records the reservation on the order',
+  },
+  payment: {
+    entry: 'payments/handlers/payment-consumer.ts',
+    eventTypes: ['InventoryReserved'],
+    description: 'Charges reserved orders behind a shared circuit breaker',
+  },
+  shipping: {
+    entry: 'shipping/handlers/shipping-consumer.ts',
+    eventTypes: ['PaymentCompleted'],
+    description: 'Ships paid orders',
+  },
+  notification: {
+    entry: 'notifications/handlers/notification-consumer.ts',
+    eventTypes: [
+      'CustomerRegistered',
+      'OrderPlaced',
+      'InventoryRejected',
+      'PaymentCompleted',
+      'PaymentFailed',
+      'OrderShipped',
+      'OrderCancelled',
+    ],
+    description: 'Sends one e-mail per notifying event',
+  },
+  analytics: {
+    entry: 'analytics/handlers/analytics-consumer.ts',
+    eventTypes: [
+      'OrderPlaced',
+      'InventoryReserved',
+      'InventoryRejected',
+      'PaymentCompleted',
+      'PaymentFailed',
+      'OrderShipped',
+      'OrderCancelled',
+    ],
+    description: 'Counts order events as metrics',
+  },
+};
+
+/** A consumer's timeout; its queue's visibility timeout is six times it. */
+const CONSUMER_TIMEOUT = Duration.seconds(20);
+
+/**
+ * Order fulfilment: the outbox relay from the event store's stream to the `order-events` topic,
+ * and one queue (with its DLQ) and consumer per service, each subscribed with a filter policy.
+ */
+export class FulfilmentStack extends Stack {
+  readonly orderEvents: FanoutTopic;
+  readonly outbox: EventStoreStreamConsumer;
+  readonly queues: Readonly<Record<FulfilmentService, QueueWithDlq>>;
+  readonly consumers: Readonly<Record<FulfilmentService, PlatformFunction>>;
+
+  constructor(scope: Construct, id: string, props: FulfilmentStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    const f = config.fulfilment;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+
+    this.orderEvents = new FanoutTopic(this, 'OrderEvents');
+    this.outbox = new EventStoreStreamConsumer(this, 'Outbox', {
+      table: data.eventStore.table,
+      batchSize: config.projection.batchSize,
+      retryAttempts: config.projection.retryAttempts,
+      parallelizationFactor: 1,
+      functionProps: {
+        entry: lambdaEntry('outbox/handlers/publish-event-store-stream.ts'),
+        serviceName: 'outbox',
+        description: 'Relays every stored event to the order-events topic',
+        timeout: Duration.seconds(30),
+        logRetention,
+        environment: { ORDER_EVENTS_TOPIC_ARN: this.orderEvents.topic.topicArn },
+      },
+    });
+    this.orderEvents.topic.grantPublish(this.outbox.handler.function);
+    data.eventStore.encryptionKey.grantDecrypt(this.outbox.handler.function);
+
+    const queues = {} as Record<FulfilmentService, QueueWithDlq>;
+    const consumers = {} as Record<FulfilmentService, PlatformFunction>;
+    for (const [service, spec] of Object.entries(SUBSCRIPTIONS) as [FulfilmentService, ServiceSpec][]) {
+      const id = service.charAt(0).toUpperCase() + service.slice(1);
+      const queue = new QueueWithDlq(this, `${id}Queue`, {
+        maxReceiveCount: f.maxReceiveCount[service],
+        consumerTimeout: CONSUMER_TIMEOUT,
+      });
+      this.orderEvents.subscribeQueue(queue, {
+        filterPolicy: { eventType: sns.SubscriptionFilter.stringFilter({ allowlist: [...spec.eventTypes] }) },
+      });
+      const fn = new PlatformFunction(this, `${id}Consumer`, {
+        entry: lambdaEntry(spec.entry),
+        serviceName: service,
+        description: spec.description,
+        timeout: CONSUMER_TIMEOUT,
+        logRetention,
+        environment: {
+          DEAD_LETTER_QUEUE_URL: queue.deadLetterQueue.queueUrl,
+          IDEMPOTENCY_TABLE_NAME: data.idempotency.table.tableName,
+          IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlSeconds),
+        },
+      });
+      queue.addConsumer(fn.function, { batchSize: 10, maxBatchingWindow: Duration.seconds(0) });
+      queue.deadLetterQueue.grantSendMessages(fn.function);
+      data.idempotency.table.grantReadWriteData(fn.function);
+      queues[service] = queue;
+      consumers[service] = fn;
+    }
+    this.queues = queues;
+    this.consumers = consumers;
+
+    const appendOrders = (fn: PlatformFunction) => {
+      fn.addEnvironment('EVENT_STORE_TABLE_NAME', data.eventStore.table.tableName);
+      fn.addEnvironment('SNAPSHOT_EVERY', String(config.eventStore.snapshotEvery));
+      data.eventStore.grantAppend(fn.function);
+    };
+    const useState = (fn: PlatformFunction) => {
+      fn.addEnvironment('OPERATIONAL_STATE_TABLE_NAME', data.operationalState.table.tableName);
+      fn.addEnvironment('BREAKER_FAILURE_THRESHOLD', String(f.breakerFailureThreshold));
+      fn.addEnvironment('BREAKER_OPEN_SECONDS', String(f.breakerOpenSeconds));
+      data.operationalState.table.grantReadWriteData(fn.function);
+    };
+
+    appendOrders(consumers.inventory);
+    consumers.inventory.addEnvironment('INVENTORY_TABLE_NAME', data.inventory.table.tableName);
+    data.inventory.table.grantReadWriteData(consumers.inventory.function);
+
+    appendOrders(consumers.payment);
+    useState(consumers.payment);
+    consumers.payment.addEnvironment('PAYMENT_PROVIDER', f.paymentProvider);
+    if (f.paymentProvider === 'http' && f.paymentProviderUrl) {
+      consumers.payment.addEnvironment('PAYMENT_PROVIDER_URL', f.paymentProviderUrl);
+    }
+
+    appendOrders(consumers.shipping);
+    consumers.shipping.addEnvironment('SHIPPING_CARRIER', f.shippingCarrier);
+
+    const notification = consumers.notification;
+    useState(notification);
+    notification.addEnvironment('EMAIL_PROVIDER', f.emailProvider);
+    notification.addEnvironment('ORDERS_VIEW_TABLE_NAME', data.ordersView.table.tableName);
+    notification.addEnvironment('CUSTOMERS_VIEW_TABLE_NAME', data.customersView.table.tableName);
+    data.ordersView.grantQuery(notification.function);
+    data.customersView.grantQuery(notification.function);
+    if (f.emailProvider === 'ses' && f.emailFrom) {
+      notification.addEnvironment('EMAIL_FROM', f.emailFrom);
+      notification.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['ses:SendEmail'],
+          resources: [
+            this.formatArn({ service: 'ses', resource: 'identity', resourceName: f.emailFrom.split('@')[1] }),
+          ],
+        }),
+      );
+    }
+
+    new CfnOutput(this, 'OrderEventsTopicArn', { value: this.orderEvents.topic.topicArn });
+    for (const [service, queue] of Object.entries(queues)) {
+      new CfnOutput(this, `${service}DeadLetterQueueUrl`, { value: queue.deadLetterQueue.queueUrl });
+      new CfnOutput(this, `${service}QueueUrl`, { value: queue.queue.queueUrl });
+    }
+  }
+}
