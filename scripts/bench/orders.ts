@@ -7,6 +7,7 @@ import type { BenchSuite } from './types.js';
 const THROUGHPUT_ORDERS = 120;
 const CONCURRENCY = 4;
 const LATENCY_SAMPLES = 40;
+const SHIPPED_SAMPLES = 20;
 
 /**
  * `orders.e2e.*` through the app's own HTTP API on the local cloud (the assembly the synth suite
@@ -79,7 +80,39 @@ export const ordersSuite: BenchSuite = {
         }
         latencies.push(performance.now() - started);
       }
+      ctx.log(`orders: ${SHIPPED_SAMPLES} POST-to-SHIPPED samples (outbox, topic, queues, 3 services)`);
+      const sku = `BENCH-${run}`;
+      const stocked = await fetch(`${cloud.url}/inventory/${sku}`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({ available: 1_000_000 }),
+      });
+      if (stocked.status !== 200) throw new Error(`PUT /inventory answered ${stocked.status}`);
+      const toShipped: number[] = [];
+      for (let i = 0; i < SHIPPED_SAMPLES; i++) {
+        const started = performance.now();
+        const response = await fetch(`${cloud.url}/orders`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({
+            customerId: `bench-${run}`,
+            currency: 'EUR',
+            paymentToken: 'tok_visa',
+            items: [{ sku, quantity: 1, unitPrice: 999 }],
+          }),
+        });
+        const { orderId } = (await response.json()) as { orderId: string };
+        for (;;) {
+          const got = await fetch(`${cloud.url}/orders/${orderId}`, { headers });
+          if (got.status === 200 && ((await got.json()) as { status: string }).status === 'SHIPPED') break;
+          if (performance.now() - started > 120_000) throw new Error(`order ${orderId} not SHIPPED in 120 s`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        toShipped.push(performance.now() - started);
+      }
       return {
+        'e2e.toShippedP50Ms': { value: round(percentile(toShipped, 50), 1), unit: 'ms' },
+        'e2e.toShippedP95Ms': { value: round(percentile(toShipped, 95), 1), unit: 'ms' },
         'e2e.ordersPerSec': { value: round(ordersPerSec, 1), unit: 'orders/s' },
         'e2e.p50Ms': { value: round(percentile(latencies, 50), 1), unit: 'ms' },
         'e2e.p95Ms': { value: round(percentile(latencies, 95), 1), unit: 'ms' },

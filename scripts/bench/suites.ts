@@ -1,3 +1,4 @@
+import { batchSuite } from './batch.js';
 import { eventStoreSuite } from './event-store.js';
 import { localCloudSuite } from './local-cloud.js';
 import { ordersSuite } from './orders.js';
@@ -21,4 +22,10 @@ import type { BenchSuite } from './types.js';
  * which reports `figures["windowing.eventsPerSecond"]`. Use `ctx.runs` and the helpers in `stats.ts`
  * for repeated measurements.
  */
-export const suites: readonly BenchSuite[] = [synthSuite, localCloudSuite, eventStoreSuite, ordersSuite];
+export const suites: readonly BenchSuite[] = [
+  synthSuite,
+  localCloudSuite,
+  eventStoreSuite,
+  ordersSuite,
+  batchSuite,
+];
