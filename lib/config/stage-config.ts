@@ -112,6 +112,12 @@ export const stageConfigSchema = z
         breakerFailureThreshold: z.number().int().min(1).max(100),
         breakerOpenSeconds: z.number().int().min(1).max(3600),
         shippingCarrier: z.string().min(1),
+        /** Messages above this size travel by claim check (S3); SNS and SQS stop at 256 KiB. */
+        claimCheckThresholdBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(250 * 1024),
       })
       .strict(),
     /** How long an `Idempotency-Key` is remembered. */
@@ -168,6 +174,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       breakerFailureThreshold: 5,
       breakerOpenSeconds: 10,
       shippingCarrier: 'DHL',
+      claimCheckThresholdBytes: 200 * 1024,
     },
     idempotencyTtlSeconds: 3600,
     tags: {},
@@ -195,6 +202,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       breakerFailureThreshold: 5,
       breakerOpenSeconds: 30,
       shippingCarrier: 'DHL',
+      claimCheckThresholdBytes: 200 * 1024,
     },
     idempotencyTtlSeconds: 24 * 3600,
     tags: {},

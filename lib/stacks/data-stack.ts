@@ -16,6 +16,7 @@ import {
   ORDERS_VIEW_KEY,
 } from '../../lambdas/orders/read-model/table-schema.js';
 import type { StageConfig } from '../config/stage-config.js';
+import { ClaimCheckBucket, claimCheckBucketName } from '../constructs/claim-check-bucket.js';
 import { EventStoreTable } from '../constructs/event-store-table.js';
 import { IdempotencyTable } from '../constructs/idempotency-table.js';
 import { PlatformUserPool } from '../constructs/platform-user-pool.js';
@@ -35,6 +36,8 @@ export class DataStack extends Stack {
   readonly users: PlatformUserPool;
   /** Stock levels and reservations (`sku`). */
   readonly inventory: StateTable;
+  /** Oversized messages in flight (claim check). */
+  readonly claimChecks: ClaimCheckBucket;
   /** Circuit breakers and e-mail markers (`pk`), shared by every instance of the services. */
   readonly operationalState: StateTable;
 
@@ -74,6 +77,9 @@ export class DataStack extends Stack {
     this.idempotency = new IdempotencyTable(this, 'Idempotency', { encryptionKey: derivedStateKey });
     this.users = new PlatformUserPool(this, 'Users', { removalPolicy });
     this.inventory = new StateTable(this, 'Inventory', { partitionKey: INVENTORY_KEY, removalPolicy });
+    this.claimChecks = new ClaimCheckBucket(this, 'ClaimChecks', {
+      bucketName: claimCheckBucketName(props.config.stage),
+    });
     this.operationalState = new StateTable(this, 'OperationalState', {
       partitionKey: OPERATIONAL_STATE_KEY,
       timeToLiveAttribute: 'expiresAt',

@@ -4,6 +4,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { StageConfig } from '../config/stage-config.js';
+import { ClaimCheckBucket, claimCheckBucketName } from '../constructs/claim-check-bucket.js';
 import { EventStoreStreamConsumer } from '../constructs/event-store-stream-consumer.js';
 import { FanoutTopic } from '../constructs/fanout-topic.js';
 import { PlatformFunction } from '../constructs/platform-function.js';
@@ -89,6 +90,8 @@ export class FulfilmentStack extends Stack {
     const f = config.fulfilment;
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 
+    // Granted by name: no cross-stack token in the ARN (see ClaimCheckBucket).
+    const claimChecks = claimCheckBucketName(config.stage);
     this.orderEvents = new FanoutTopic(this, 'OrderEvents');
     this.outbox = new EventStoreStreamConsumer(this, 'Outbox', {
       table: data.eventStore.table,
@@ -101,9 +104,14 @@ export class FulfilmentStack extends Stack {
         description: 'Relays every stored event to the order-events topic',
         timeout: Duration.seconds(30),
         logRetention,
-        environment: { ORDER_EVENTS_TOPIC_ARN: this.orderEvents.topic.topicArn },
+        environment: {
+          ORDER_EVENTS_TOPIC_ARN: this.orderEvents.topic.topicArn,
+          CLAIM_CHECK_BUCKET: claimChecks,
+          CLAIM_CHECK_THRESHOLD_BYTES: String(f.claimCheckThresholdBytes),
+        },
       },
     });
+    ClaimCheckBucket.grantPut(this.outbox.handler, claimChecks);
     this.orderEvents.topic.grantPublish(this.outbox.handler.function);
     data.eventStore.encryptionKey.grantDecrypt(this.outbox.handler.function);
 
@@ -128,8 +136,10 @@ export class FulfilmentStack extends Stack {
           DEAD_LETTER_QUEUE_URL: queue.deadLetterQueue.queueUrl,
           IDEMPOTENCY_TABLE_NAME: data.idempotency.table.tableName,
           IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlSeconds),
+          CLAIM_CHECK_BUCKET: claimChecks,
         },
       });
+      ClaimCheckBucket.grantRead(fn, claimChecks);
       queue.addConsumer(fn.function, { batchSize: 10, maxBatchingWindow: Duration.seconds(0) });
       queue.deadLetterQueue.grantSendMessages(fn.function);
       data.idempotency.table.grantReadWriteData(fn.function);

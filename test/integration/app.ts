@@ -29,11 +29,20 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export async function startApp(subject: string): Promise<RunningApp> {
+/** `config`: stage configuration overrides (`-c config=<json>`), e.g. a small claim-check threshold. */
+export async function startApp(subject: string, config?: Record<string, unknown>): Promise<RunningApp> {
   const outdir = mkdtempSync(join(tmpdir(), 'platform-app-'));
   const synth = spawnSync(
     join(ROOT, 'node_modules/.bin/cdk'),
-    ['synth', '--quiet', '-c', 'stage=dev', '-o', outdir],
+    [
+      'synth',
+      '--quiet',
+      '-c',
+      'stage=dev',
+      ...(config ? ['-c', `config=${JSON.stringify(config)}`] : []),
+      '-o',
+      outdir,
+    ],
     { cwd: ROOT, encoding: 'utf8' },
   );
   if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.stderr}`);

@@ -3,6 +3,7 @@
  * (raw delivery: each body is an envelope exactly as stored) handled record by record.
  *
  * - Partial batch failures (Powertools batch): only failed records come back.
+ * - A claim-check reference (an event too large for SQS, stored in S3) is swapped for the event.
  * - A body that is not an envelope goes to the dead-letter queue at once, with the reason, and is
  *   deleted from the source: no retry storm for what no retry can mend.
  * - Idempotent per event: Powertools idempotency keyed by the envelope's eventId, so a redelivery
@@ -22,6 +23,8 @@ import { requiredEnv } from '../env.js';
 import type { EventEnvelope } from '../event-store/envelope.js';
 import { readStoredRecord } from '../event-store/stored-record.js';
 import { logger, metrics, tracer } from '../powertools.js';
+import { fromTransport } from './claim-check.js';
+import { claimCheckFromEnv } from './claim-check-from-env.js';
 
 /** Ask for the message again after `delaySeconds` (0..43200). */
 export class RetryLaterError extends Error {
@@ -55,6 +58,7 @@ export type EventHandler = (event: EventEnvelope, context: EventContext) => Prom
 export function sqsEventConsumer(handle: EventHandler) {
   const deadLetterQueueUrl = requiredEnv('DEAD_LETTER_QUEUE_URL');
   const processor = new BatchProcessor(EventType.SQS);
+  const claimCheck = claimCheckFromEnv();
   const idempotencyConfig = new IdempotencyConfig({
     eventKeyJmesPath: 'eventId',
     expiresAfterSeconds: Number(process.env.IDEMPOTENCY_TTL_SECONDS ?? 24 * 3600),
@@ -95,6 +99,17 @@ export function sqsEventConsumer(handle: EventHandler) {
       body = JSON.parse(record.body);
     } catch (error) {
       return deadLetter(record, `body is not JSON: ${(error as Error).message}`);
+    }
+    try {
+      body = await fromTransport(body, claimCheck.store);
+    } catch (error) {
+      // The claimed object is gone (expired) or not JSON: no retry brings it back. Anything else
+      // (S3 unavailable, throttling) is retried.
+      const name = (error as Error).name;
+      if (name === 'NoSuchKey' || name === 'SyntaxError') {
+        return deadLetter(record, `claim check cannot be resolved: ${(error as Error).message}`);
+      }
+      throw error;
     }
     const stored = readStoredRecord(body);
     if (stored.kind !== 'event') {

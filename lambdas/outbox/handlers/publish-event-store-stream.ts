@@ -4,6 +4,9 @@
  * command handlers never make a second write. Message attributes carry eventType, schemaVersion,
  * correlationId and aggregateType for the subscriptions' filter policies.
  *
+ * An event over the size limit is stored in S3 and sent as a reference (claim check); consumers
+ * resolve it transparently (`sqsEventConsumer`).
+ *
  * Records are published with PublishBatch (10 per call), in stream order. On the first failure the
  * handler reports that record and every later one as failed, so Lambda resumes the shard there
  * (stream checkpointing) and nothing is skipped; consumers are idempotent per eventId, so a
@@ -20,9 +23,12 @@ import { sqsClient } from '../../commons/clients/sqs.js';
 import { requiredEnv } from '../../commons/env.js';
 import type { EventEnvelope } from '../../commons/event-store/envelope.js';
 import { readStoredRecord } from '../../commons/event-store/stored-record.js';
+import { toTransport } from '../../commons/messaging/claim-check.js';
+import { claimCheckFromEnv } from '../../commons/messaging/claim-check-from-env.js';
 import { logger, metrics, tracer } from '../../commons/powertools.js';
 
 const topicArn = requiredEnv('ORDER_EVENTS_TOPIC_ARN');
+const claimCheck = claimCheckFromEnv();
 const deadLetterQueueUrl = requiredEnv('DEAD_LETTER_QUEUE_URL');
 
 /** Message attributes of an envelope: what subscriptions filter on. */
@@ -67,12 +73,23 @@ export const handler = async (
       await deadLetter(record, stored.reason);
       continue;
     }
+    // An event too large for SNS/SQS travels as a reference to its copy in S3 (claim check).
+    const { message, claimChecked } = await toTransport(
+      JSON.stringify(item),
+      stored.envelope,
+      claimCheck.store,
+      claimCheck.thresholdBytes,
+    );
+    if (claimChecked) metrics.addMetric('EventsClaimChecked', MetricUnit.Count, 1);
     pending.push({
       record,
       entry: {
         Id: String(pending.length),
-        Message: JSON.stringify(item),
-        MessageAttributes: messageAttributesOf(stored.envelope),
+        Message: message,
+        MessageAttributes: {
+          ...messageAttributesOf(stored.envelope),
+          ...(claimChecked ? { claimCheck: { DataType: 'String', StringValue: 'true' } } : {}),
+        },
       },
     });
   }

@@ -4,12 +4,16 @@
  * events → read model. Card tokens of the test payment provider drive every payment path.
  */
 import { GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Reply, type RunningApp, startApp } from '../app.js';
 import { eventually } from '../eventually.js';
 
-describe('order fulfilment on the local cloud', () => {
+const CLAIM_CHECK_BYTES = 2048;
+
+// The first order also waits for the outbox to relay what earlier tests left in the stream.
+describe('order fulfilment on the local cloud', { timeout: 240_000 }, () => {
   let app: RunningApp;
   const run = Date.now().toString(36);
   let customerId: string;
@@ -79,7 +83,10 @@ describe('order fulfilment on the local cloud', () => {
   };
 
   beforeAll(async () => {
-    app = await startApp(`fulfilment-${run}`);
+    // A small claim-check threshold, so that a large order travels by reference through S3.
+    app = await startApp(`fulfilment-${run}`, {
+      fulfilment: { claimCheckThresholdBytes: CLAIM_CHECK_BYTES },
+    });
     email = `buyer-${run}@shop.example`;
     const registered = await app.call('POST', '/customers', { email, name: 'Buyer' });
     customerId = String(registered.body.customerId);
@@ -94,7 +101,7 @@ describe('order fulfilment on the local cloud', () => {
     const sku = `HAPPY-${run}`;
     await stock(sku, 5);
     const orderId = await place(sku, 2, 'tok_visa');
-    const shipped = await until(orderId, 'SHIPPED', 60_000);
+    const shipped = await until(orderId, 'SHIPPED', 180_000);
     expect(shipped.body).toMatchObject({
       status: 'SHIPPED',
       version: 4,
@@ -138,7 +145,7 @@ describe('order fulfilment on the local cloud', () => {
     const sku = `TRANSIENT-${run}`;
     await stock(sku, 2);
     const orderId = await place(sku, 1, 'tok_transient_2');
-    const shipped = await until(orderId, 'SHIPPED', 60_000);
+    const shipped = await until(orderId, 'SHIPPED', 180_000);
     expect(shipped.body.paymentId).toBe(`pay_test_order-${orderId}`);
   });
 
@@ -158,7 +165,7 @@ describe('order fulfilment on the local cloud', () => {
     const sku = `DUP-${run}`;
     await stock(sku, 10);
     const orderId = await place(sku, 4, 'tok_visa');
-    await until(orderId, 'SHIPPED', 60_000);
+    await until(orderId, 'SHIPPED', 180_000);
     expect(await stockOf(sku)).toBe(6);
     // WHEN OrderPlaced and PaymentCompleted are delivered again (as an SQS redelivery would)
     await app.cloud.clients.sqs.send(
@@ -223,7 +230,7 @@ describe('order fulfilment on the local cloud', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     // … and the message comes back and is charged once the rest is over (a successful probe closes it)
-    await until(orderId, 'SHIPPED', 60_000);
+    await until(orderId, 'SHIPPED', 180_000);
     const { Item } = await app.cloud.clients.dynamodb.send(
       new GetItemCommand({
         TableName: table('OperationalStateTable'),
@@ -232,5 +239,28 @@ describe('order fulfilment on the local cloud', () => {
       }),
     );
     expect(Item?.failures?.N).toBe('0');
+  });
+
+  it('carries an event over the size limit by claim check, transparently to every service', async () => {
+    // GIVEN an order whose OrderPlaced message is larger than the (test) limit
+    const skus = Array.from({ length: 12 }, (_, i) => `LARGE-${run}-${i}-${'x'.repeat(100)}`);
+    for (const sku of skus) await stock(sku, 5);
+    const placed = await app.call('POST', '/orders', {
+      customerId,
+      currency: 'EUR',
+      paymentToken: 'tok_visa',
+      items: skus.map((sku) => ({ sku, quantity: 1, unitPrice: 100 })),
+    });
+    expect(placed.status).toBe(202);
+    const orderId = String(placed.body.orderId);
+    expect((await storedEvent(orderId, 1)).length).toBeGreaterThan(CLAIM_CHECK_BYTES);
+    // THEN inventory reserved every SKU and the order shipped, and the event waits in S3
+    await until(orderId, 'SHIPPED', 180_000);
+    for (const sku of skus) expect(await stockOf(sku)).toBe(4);
+    const bucket = app.resource('AWS::S3::Bucket', 'ClaimChecksBucket').ref;
+    const listed = await app.cloud.clients.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'events/' }),
+    );
+    expect(listed.KeyCount ?? 0).toBeGreaterThan(0);
   });
 });
