@@ -64,13 +64,15 @@ export class CircuitBreaker {
   };
 
   constructor(options: CircuitBreakerOptions) {
+    // Field by field, so that an option given as `undefined` keeps its default.
     this.#o = {
-      failureThreshold: 5,
-      openMs: 30_000,
-      probeMs: 10_000,
-      isFailure: () => true,
-      now: Date.now,
-      ...options,
+      name: options.name,
+      store: options.store,
+      failureThreshold: options.failureThreshold ?? 5,
+      openMs: options.openMs ?? 30_000,
+      probeMs: options.probeMs ?? 10_000,
+      isFailure: options.isFailure ?? (() => true),
+      now: options.now ?? Date.now,
     };
   }
 
@@ -112,7 +114,8 @@ export class InMemoryCircuitStateStore implements CircuitStateStore {
   }
 
   async recordFailure(name: string, threshold: number, openUntil: number): Promise<CircuitState> {
-    const current = await this.get(name);
+    // Read and write in the same tick: atomic, as the DynamoDB adapter's conditional updates are.
+    const current = this.states.get(name) ?? CLOSED;
     const failures = current.failures + 1;
     const next: CircuitState =
       failures >= threshold ? { failures, openUntil, probeUntil: 0 } : { ...current, failures };
@@ -125,7 +128,7 @@ export class InMemoryCircuitStateStore implements CircuitStateStore {
   }
 
   async claimProbe(name: string, now: number, probeUntil: number): Promise<boolean> {
-    const current = await this.get(name);
+    const current = this.states.get(name) ?? CLOSED;
     if (current.openUntil === 0 || now < current.openUntil || current.probeUntil > now) return false;
     this.states.set(name, { ...current, probeUntil });
     return true;

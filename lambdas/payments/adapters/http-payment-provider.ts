@@ -25,6 +25,7 @@ export class HttpPaymentProvider implements PaymentProvider {
 
   async charge(request: ChargeRequest, _context: ChargeContext): Promise<ChargeResult> {
     let response: Response;
+    let text: string;
     try {
       response = await fetch(`${this.options.endpoint.replace(/\/$/, '')}/charges`, {
         method: 'POST',
@@ -41,15 +42,18 @@ export class HttpPaymentProvider implements PaymentProvider {
         }),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
       });
+      // The timeout covers the body too: a stalled body is as transient as no answer.
+      text = await response.text();
     } catch (error) {
       throw new TransientPaymentError(`payment provider unreachable: ${(error as Error).message}`, {
         cause: error,
       });
     }
-    const text = await response.text();
     if (response.ok) {
-      const id = (JSON.parse(text) as { id?: unknown }).id;
-      if (typeof id !== 'string') throw new Error('payment provider answered without a charge id');
+      const id = (safeJson(text) as { id?: unknown } | undefined)?.id;
+      // Retrying is safe (same Idempotency-Key): the provider returns the same charge.
+      if (typeof id !== 'string')
+        throw new TransientPaymentError('payment provider answered without a charge id');
       return { paymentId: id };
     }
     if (response.status === 402) {

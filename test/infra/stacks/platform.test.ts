@@ -21,10 +21,11 @@ function synthStage(stage: StageName) {
 }
 
 /**
- * The ten routes of PLATFORM.md, with the function (ServicesStack route id) that serves each and,
- * for queries, the read model it reads; commands append to the event store.
+ * The eleven routes of PLATFORM.md, with the function (ServicesStack route id) that serves each and,
+ * for queries, the read model it reads, for stock updates the table it writes; commands append to
+ * the event store.
  */
-const ROUTES: readonly { method: string; path: string; fn: string; reads?: string }[] = [
+const ROUTES: readonly { method: string; path: string; fn: string; reads?: string; writes?: string }[] = [
   { method: 'POST', path: '/orders', fn: 'PlaceOrder' },
   { method: 'GET', path: '/orders/{orderId}', fn: 'GetOrder', reads: 'OrdersViewTable' },
   { method: 'POST', path: '/orders/{orderId}/cancel', fn: 'CancelOrder' },
@@ -40,9 +41,11 @@ const ROUTES: readonly { method: string; path: string; fn: string; reads?: strin
   { method: 'PUT', path: '/customers/{customerId}/email', fn: 'ChangeCustomerEmail' },
   { method: 'POST', path: '/customers/{customerId}/deactivate', fn: 'DeactivateCustomer' },
   { method: 'POST', path: '/customers/{customerId}/reactivate', fn: 'ReactivateCustomer' },
+  { method: 'PUT', path: '/inventory/{sku}', fn: 'PutStock', writes: 'InventoryTable' },
 ];
-const COMMANDS = ROUTES.filter((r) => !r.reads);
+const COMMANDS = ROUTES.filter((r) => !r.reads && !r.writes);
 const QUERIES = ROUTES.filter((r) => r.reads);
+const STOCK_UPDATES = ROUTES.filter((r) => r.writes);
 const VIEW_TABLES = ['OrdersViewTable', 'CustomersViewTable'];
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
@@ -152,7 +155,7 @@ describe.each(STAGE_NAMES)('the %s stage', (stage) => {
     });
   });
 
-  it('serves the ten routes of PLATFORM.md, each behind the Cognito authorizer and its own function', () => {
+  it('serves the eleven routes of PLATFORM.md, each behind the Cognito authorizer and its own function', () => {
     const methods = methodsByRoute(services);
     expect([...methods.keys()].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     const authorizerId = platform.services.getLogicalId(
@@ -212,6 +215,27 @@ describe.each(STAGE_NAMES)('the %s stage', (stage) => {
       // Only PlaceOrder honours Idempotency-Key.
       if (id === 'PlaceOrder') expect(text, id).toContain('IdempotencyTable');
       else expect(text, id).not.toContain('IdempotencyTable');
+    }
+  });
+
+  it('lets the stock route put items in the inventory table only, without the event store or read models', () => {
+    expect(STOCK_UPDATES.map((r) => r.fn)).toEqual(['PutStock']);
+    for (const { fn: id, writes } of STOCK_UPDATES) {
+      const statements = statementsOfRole(
+        services,
+        platform.services,
+        platform.services.routeFunctions[id]?.role,
+      );
+      const dynamodb = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('dynamodb:')));
+      expect(actionsOf(dynamodb), id).toEqual(['dynamodb:PutItem']);
+      const text = JSON.stringify(dynamodb);
+      expect(text, id).toContain(writes);
+      expect(text, id).not.toMatch(/EventStoreTable|IdempotencyTable|OrdersViewTable|CustomersViewTable/);
+      expect(JSON.stringify(statements), id).not.toMatch(/EventStore/);
+      expect(
+        dynamodb.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource])),
+        id,
+      ).not.toContain('*');
     }
   });
 
