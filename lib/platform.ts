@@ -36,18 +36,20 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     config,
     description: `Messaging platform (${config.stage}): event store, read models, identities`,
   });
-  const services = new ServicesStack(app, stackId(config, 'Services'), {
-    env,
-    config,
-    data,
-    description: `Messaging platform (${config.stage}): order and customer APIs, projections`,
-  });
 
   const fulfilment = new FulfilmentStack(app, stackId(config, 'Fulfilment'), {
     env,
     config,
     data,
     description: `Messaging platform (${config.stage}): order-events fan-out and fulfilment services`,
+  });
+
+  const services = new ServicesStack(app, stackId(config, 'Services'), {
+    env,
+    config,
+    data,
+    fulfilment,
+    description: `Messaging platform (${config.stage}): order and customer APIs, projections`,
   });
 
   Tags.of(app).add('platform', 'messaging');

@@ -68,4 +68,10 @@ export class EventStoreTable extends Construct {
     this.encryptionKey.grantEncryptDecrypt(grantee);
     return this.table.grant(grantee, 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:ConditionCheckItem');
   }
+
+  /** Loading aggregates only (Query, and the key to decrypt): for services that read state. */
+  grantLoad(grantee: iam.IGrantable): iam.Grant {
+    this.encryptionKey.grantDecrypt(grantee);
+    return this.table.grant(grantee, 'dynamodb:Query');
+  }
 }

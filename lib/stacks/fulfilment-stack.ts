@@ -83,6 +83,10 @@ export class FulfilmentStack extends Stack {
   readonly outbox: EventStoreStreamConsumer;
   readonly queues: Readonly<Record<FulfilmentService, QueueWithDlq>>;
   readonly consumers: Readonly<Record<FulfilmentService, PlatformFunction>>;
+  /** Request-reply: stock-check requests (from POST /orders?wait=inventory) and their replies. */
+  readonly stockCheckRequests: QueueWithDlq;
+  readonly stockCheckReplies: QueueWithDlq;
+  readonly stockCheckResponder: PlatformFunction;
 
   constructor(scope: Construct, id: string, props: FulfilmentStackProps) {
     super(scope, id, props);
@@ -193,6 +197,35 @@ export class FulfilmentStack extends Stack {
         }),
       );
     }
+
+    // Request-reply. Replies live one minute: a reply nobody waits for any more just expires.
+    this.stockCheckRequests = new QueueWithDlq(this, 'StockCheckRequests', {
+      maxReceiveCount: 3,
+      consumerTimeout: Duration.seconds(15),
+    });
+    this.stockCheckReplies = new QueueWithDlq(this, 'StockCheckReplies', {
+      // Waiters put back replies they do not own, which counts as a receive.
+      maxReceiveCount: 100,
+      // Waiters receive with a 5 s visibility of their own (see awaitReply).
+      consumerTimeout: Duration.seconds(5),
+      queueProps: { retentionPeriod: Duration.seconds(60) },
+    });
+    this.stockCheckResponder = new PlatformFunction(this, 'StockCheckResponder', {
+      entry: lambdaEntry('inventory/handlers/stock-check-responder.ts'),
+      serviceName: 'inventory',
+      description: 'Answers stock-check requests with the reservation result of an order',
+      timeout: Duration.seconds(15),
+      logRetention,
+      environment: {
+        EVENT_STORE_TABLE_NAME: data.eventStore.table.tableName,
+        SNAPSHOT_EVERY: String(config.eventStore.snapshotEvery),
+        DEAD_LETTER_QUEUE_URL: this.stockCheckRequests.deadLetterQueue.queueUrl,
+      },
+    });
+    this.stockCheckRequests.addConsumer(this.stockCheckResponder.function, { batchSize: 10 });
+    this.stockCheckRequests.deadLetterQueue.grantSendMessages(this.stockCheckResponder.function);
+    this.stockCheckReplies.queue.grantSendMessages(this.stockCheckResponder.function);
+    data.eventStore.grantLoad(this.stockCheckResponder.function);
 
     new CfnOutput(this, 'OrderEventsTopicArn', { value: this.orderEvents.topic.topicArn });
     for (const [service, queue] of Object.entries(queues)) {

@@ -8,10 +8,12 @@ import { PlatformFunction } from '../constructs/platform-function.js';
 import { PlatformRestApi } from '../constructs/platform-rest-api.js';
 import { lambdaEntry } from '../lambda-entry.js';
 import type { DataStack } from './data-stack.js';
+import type { FulfilmentStack } from './fulfilment-stack.js';
 
 export interface ServicesStackProps extends StackProps {
   readonly config: StageConfig;
   readonly data: DataStack;
+  readonly fulfilment: FulfilmentStack;
 }
 
 type Access = 'append' | 'orders' | 'customers' | 'idempotency' | 'inventory';
@@ -205,6 +207,14 @@ export class ServicesStack extends Stack {
       functions[route.id] = fn;
     }
     this.routeFunctions = functions;
+
+    // POST /orders?wait=inventory: request-reply with the inventory service.
+    const placeOrder = functions.PlaceOrder as PlatformFunction;
+    const { stockCheckRequests, stockCheckReplies } = props.fulfilment;
+    placeOrder.addEnvironment('STOCK_CHECK_REQUEST_QUEUE_URL', stockCheckRequests.queue.queueUrl);
+    placeOrder.addEnvironment('STOCK_CHECK_REPLY_QUEUE_URL', stockCheckReplies.queue.queueUrl);
+    stockCheckRequests.queue.grantSendMessages(placeOrder.function);
+    stockCheckReplies.queue.grantConsumeMessages(placeOrder.function);
 
     this.projector = new EventStoreStreamConsumer(this, 'ReadModelProjector', {
       table: data.eventStore.table,

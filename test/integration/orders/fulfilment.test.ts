@@ -263,4 +263,35 @@ describe('order fulfilment on the local cloud', { timeout: 240_000 }, () => {
     );
     expect(listed.KeyCount ?? 0).toBeGreaterThan(0);
   });
+
+  it('answers POST /orders?wait=inventory with the reservation result, by request-reply', async () => {
+    const sku = `WAIT-${run}`;
+    await stock(sku, 5);
+    const body = (skuOf: string) => ({
+      customerId,
+      currency: 'EUR',
+      paymentToken: 'tok_visa',
+      items: [{ sku: skuOf, quantity: 1, unitPrice: 100 }],
+    });
+    // Reserved: the reply comes as soon as the order leaves PENDING (it may already be paid)
+    const reserved = await app.call('POST', '/orders?wait=inventory&timeoutMs=8000', body(sku));
+    expect(reserved.status).toBe(200);
+    expect(['INVENTORY_RESERVED', 'PAID', 'SHIPPED']).toContain(reserved.body.status);
+    expect(reserved.body.reservationId).toBe(reserved.body.orderId);
+    // Rejected: nobody stocks this SKU
+    const rejected = await app.call('POST', '/orders?wait=inventory&timeoutMs=8000', body(`NONE-${run}`));
+    expect(rejected.status).toBe(200);
+    expect(rejected.body).toMatchObject({ status: 'REJECTED', reason: `insufficient stock for NONE-${run}` });
+    // Too short a wait: 202, and the order goes on regardless
+    const accepted = await app.call('POST', '/orders?wait=inventory&timeoutMs=100', body(sku));
+    expect(accepted.status).toBe(202);
+    await until(String(accepted.body.orderId), 'SHIPPED', 180_000);
+    // Bad parameters are refused with field errors
+    const bad = await app.call('POST', '/orders?wait=forever&timeoutMs=99999', body(sku));
+    expect(bad.status).toBe(400);
+    expect((bad.body.errors as { path: string }[]).map((e) => e.path).sort()).toEqual([
+      'query.timeoutMs',
+      'query.wait',
+    ]);
+  });
 });
