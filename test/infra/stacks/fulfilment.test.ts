@@ -107,7 +107,16 @@ describe.each(STAGE_NAMES)('the fulfilment stack of the %s stage', (stage) => {
       const [functionId] = consumerOf(queueId);
       expect(functionId, service).toBe(idOf(fulfilment.consumers[service].function));
     }
-    expect(sqsMappings).toHaveLength(SERVICES.length);
+    // … plus the stock-check responder of request-reply, on the request queue.
+    expect(sqsMappings).toHaveLength(SERVICES.length + 1);
+    const [responderId] = consumerOf(idOf(fulfilment.stockCheckRequests.queue));
+    expect(responderId).toBe(idOf(fulfilment.stockCheckResponder.function));
+  });
+
+  it('keeps request-reply replies for one minute only, so that unclaimed replies expire', () => {
+    const replies = queues.find(([id]) => id === idOf(fulfilment.stockCheckReplies.queue));
+    expect(replies?.[1].Properties.MessageRetentionPeriod).toBe(60);
+    expect(replies?.[1].Properties.RedrivePolicy).toBeDefined();
   });
 
   it('reports batch item failures on every SQS event source mapping', () => {
@@ -132,9 +141,10 @@ describe.each(STAGE_NAMES)('the fulfilment stack of the %s stage', (stage) => {
       );
       if (target) deadLetterTargets.add(target);
     }
-    // THEN every other queue is the work queue of exactly one service
+    // THEN every other queue is the work queue of exactly one service, or one of request-reply's
     const workQueues = queues.filter(([id]) => !deadLetterTargets.has(id)).map(([id]) => id);
-    expect(workQueues.sort()).toEqual(SERVICES.map((s) => workQueueOf(s)[0]).sort());
+    const requestReply = [fulfilment.stockCheckRequests.queue, fulfilment.stockCheckReplies.queue].map(idOf);
+    expect(workQueues.sort()).toEqual([...SERVICES.map((s) => workQueueOf(s)[0]), ...requestReply].sort());
 
     // AND each redrives to its own DLQ after the configured number of receives
     for (const service of SERVICES) {
