@@ -6,6 +6,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalApiGateway, type Route, readRestApis } from './api-gateway.js';
 import { assetPathOf, readAssembly, resourcesOfType, type StackArtifact } from './assembly.js';
 import { JwtIssuer } from './auth/jwt-issuer.js';
+import { type CheckpointStore, FileCheckpointStore } from './event-sources/checkpoints.js';
 import { DynamoDbStreamEventSource } from './event-sources/dynamodb-streams.js';
 import { parseFilterCriteria } from './event-sources/filter.js';
 import { KafkaEventSource } from './event-sources/kafka.js';
@@ -42,6 +43,12 @@ export interface LocalCloudOptions {
   readonly log?: (line: string) => void;
   /** Logs of the functions, prefixed with their name. */
   readonly functionLog?: (fn: string, line: string) => void;
+  /**
+   * Where stream mappings keep their positions across restarts (as Lambda does), so a restart
+   * does not replay the stream's history. `false` starts every mapping at its starting position.
+   * @default '.local-cloud/stream-checkpoints.json'
+   */
+  readonly streamCheckpoints?: string | false;
 }
 
 export interface LocalFunctionInfo {
@@ -85,6 +92,15 @@ export class LocalCloud {
       throw e;
     }
     return cloud;
+  }
+
+  private checkpoints?: CheckpointStore;
+
+  private checkpointStore(): CheckpointStore | undefined {
+    const file = this.options.streamCheckpoints ?? '.local-cloud/stream-checkpoints.json';
+    if (file === false) return undefined;
+    this.checkpoints ??= new FileCheckpointStore(file);
+    return this.checkpoints;
   }
 
   get resources(): Registry {
@@ -367,6 +383,7 @@ export class LocalCloud {
               reportBatchItemFailures,
               filters,
               onFailure: this.destination(onFailure),
+              checkpoints: this.checkpointStore(),
             },
             fnInfo.fn,
             streams,
@@ -492,6 +509,7 @@ export class LocalCloud {
 
   async stop(): Promise<void> {
     await Promise.allSettled(this.eventSources.map((s) => s.stop()));
+    this.checkpoints?.flush();
     await this.api?.close();
     await Promise.allSettled([...this.functions.values()].map((f) => f.fn.stop()));
   }

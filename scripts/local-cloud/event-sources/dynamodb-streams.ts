@@ -5,6 +5,7 @@ import {
   GetRecordsCommand,
   GetShardIteratorCommand,
 } from '@aws-sdk/client-dynamodb-streams';
+import type { CheckpointStore } from './checkpoints.js';
 import { filterView, type Pattern, passes } from './filter.js';
 import { batchItemFailures, type EventSource, type Invoker, type Log, sleep } from './types.js';
 
@@ -27,6 +28,8 @@ export interface StreamMappingConfig {
   readonly onFailure?: (record: unknown) => Promise<void>;
   /** Poll interval when the shard is idle. @default 200 */
   readonly idlePollMs?: number;
+  /** Positions kept across restarts; without it every start begins at `startingPosition`. */
+  readonly checkpoints?: CheckpointStore;
 }
 
 /** The DynamoDB Streams record shape Lambda delivers (creation time in epoch seconds). */
@@ -102,7 +105,26 @@ export class DynamoDbStreamEventSource implements EventSource {
 
   private async runShard(shardId: string): Promise<void> {
     const batchSize = this.config.batchSize ?? 100;
-    let iterator: string | undefined = (
+    const checkpointKey = `${this.config.streamArn}|${this.config.functionName}|${shardId}`;
+    const resumeAfter = this.config.checkpoints?.get(checkpointKey);
+    let iterator: string | undefined;
+    if (resumeAfter) {
+      iterator = await this.streams
+        .send(
+          new GetShardIteratorCommand({
+            StreamArn: this.config.streamArn,
+            ShardId: shardId,
+            ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+            SequenceNumber: resumeAfter,
+          }),
+        )
+        .then((r) => r.ShardIterator)
+        .catch((e: Error) => {
+          this.log(`${this.description}: cannot resume after ${resumeAfter} (${e.message}); starting over`);
+          return undefined;
+        });
+    }
+    iterator ??= (
       await this.streams.send(
         new GetShardIteratorCommand({
           StreamArn: this.config.streamArn,
@@ -137,7 +159,10 @@ export class DynamoDbStreamEventSource implements EventSource {
       if (windowMs > 0 && buffer.length < batchSize) await sleep(windowMs, this.abort.signal);
       const batch = buffer.slice(0, batchSize);
       try {
-        buffer = buffer.slice(await this.process(batch));
+        const consumed = await this.process(batch);
+        const last = batch[consumed - 1];
+        if (last) this.config.checkpoints?.set(checkpointKey, seqOf(last));
+        buffer = buffer.slice(consumed);
       } catch (e) {
         // Nothing is checkpointed: the same batch is tried again, and the shard loop lives on.
         this.log(`${this.description}: ${(e as Error).message}`);
