@@ -15,9 +15,14 @@ export interface Platform {
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 
+/** Name of a stage's stack, e.g. `Platform-Dev-Network` (also what tools look up in outputs). */
+export function stackName(stage: string, name: string): string {
+  return `Platform-${pascal(stage)}-${name}`;
+}
+
 /** Stack id of a stage's stack, e.g. `Platform-Dev-Network`. */
 export function stackId(config: StageConfig, name: string): string {
-  return `Platform-${pascal(config.stage)}-${name}`;
+  return stackName(config.stage, name);
 }
 
 /**

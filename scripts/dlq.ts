@@ -14,11 +14,10 @@
  * every message in the DLQ; `redrive` moves them all back to the source queue, never losing one
  * (see scripts/lib/dlq.ts). Credentials and region come from the usual AWS SDK configuration.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type DeadLetter, listDeadLetters, redrive } from './lib/dlq.js';
-import { engineEndpoints } from './lib/engines.js';
+import { readStackOutputs, type StackOutputs, useEndpointFor } from './lib/stack-outputs.js';
 import { LOCAL_OUTPUTS_FILE } from './local-cloud/runtime.js';
 
 const USAGE = `usage: npm run dlq -- <list|redrive> <service> [options]
@@ -74,19 +73,13 @@ if (values['dlq-url']) {
   if (!queue) fail(`name a service, or give --dlq-url\n${USAGE}`);
   if (values['source-url']) fail('--source-url goes with --dlq-url');
   const file = values['outputs-file'];
-  if (!existsSync(file)) {
-    fail(
-      file === LOCAL_OUTPUTS_FILE
-        ? `${file} is missing: start the platform with \`npm start\` first, or pass --outputs-file`
-        : `${file} is missing`,
-    );
+  let fulfilment: StackOutputs;
+  try {
+    fulfilment = readStackOutputs(file, values.stage, 'Fulfilment');
+  } catch (error) {
+    fail((error as Error).message);
   }
-  const stage = values.stage;
-  const stackName = `Platform-${stage.charAt(0).toUpperCase()}${stage.slice(1)}-Fulfilment`;
-  const outputs = (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>)[
-    stackName
-  ];
-  if (!outputs) fail(`${file} has no stack ${stackName}`);
+  const { outputs, stackName } = fulfilment;
   const services = Object.keys(outputs)
     .filter((key) => key.endsWith('DeadLetterQueueUrl'))
     .map((key) => key.slice(0, -'DeadLetterQueueUrl'.length));
@@ -95,8 +88,7 @@ if (values['dlq-url']) {
   dlqUrl = found;
   sourceUrl = outputs[`${queue}QueueUrl`];
   if (!sourceUrl && command === 'redrive') fail(`${file} has no output ${stackName}.${queue}QueueUrl`);
-  // The local cloud's file means the local emulator, unless an endpoint was chosen explicitly.
-  if (file === LOCAL_OUTPUTS_FILE) process.env.AWS_ENDPOINT_URL ??= engineEndpoints().awsEndpointUrl;
+  useEndpointFor(file);
 }
 if (command === 'redrive' && !sourceUrl) fail('redrive needs --source-url with --dlq-url');
 if (process.env.AWS_ENDPOINT_URL) {

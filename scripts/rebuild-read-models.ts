@@ -10,7 +10,6 @@
  * Table names come from the Services stack's outputs (`cdk deploy --outputs-file`, or the file
  * `npm start` writes); credentials and region from the usual AWS SDK configuration.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -22,7 +21,7 @@ import { type CustomerView, customerViewProjection } from '../lambdas/customers/
 import { CUSTOMERS_VIEW_KEY } from '../lambdas/customers/read-model/table-schema.js';
 import { type OrderView, orderViewProjection } from '../lambdas/orders/read-model/order-view.js';
 import { ORDERS_VIEW_KEY } from '../lambdas/orders/read-model/table-schema.js';
-import { engineEndpoints } from './lib/engines.js';
+import { readStackOutputs, type StackOutputs, useEndpointFor } from './lib/stack-outputs.js';
 import { LOCAL_OUTPUTS_FILE } from './local-cloud/runtime.js';
 
 const { values } = parseArgs({
@@ -46,24 +45,20 @@ const concurrency = Number(values.concurrency);
 if (!Number.isInteger(concurrency) || concurrency < 1) fail('--concurrency is a positive integer');
 
 const file = values['outputs-file'];
-if (!existsSync(file)) {
-  fail(
-    file === LOCAL_OUTPUTS_FILE
-      ? `${file} is missing: start the platform with \`npm start\` first, or pass --outputs-file`
-      : `${file} is missing`,
-  );
+let services: StackOutputs;
+try {
+  services = readStackOutputs(file, values.stage, 'Services');
+} catch (error) {
+  fail((error as Error).message);
 }
-const stackName = `Platform-${values.stage.charAt(0).toUpperCase()}${values.stage.slice(1)}-Services`;
-const outputs = (JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>)[stackName];
-const output = (key: string): string => outputs?.[key] ?? fail(`${file} has no output ${stackName}.${key}`);
-
-// The local cloud's file means the local emulator, unless an endpoint was chosen explicitly.
-if (file === LOCAL_OUTPUTS_FILE) process.env.AWS_ENDPOINT_URL ??= engineEndpoints().awsEndpointUrl;
-if (process.env.AWS_ENDPOINT_URL) {
-  process.env.AWS_REGION ??= 'us-east-1';
-  process.env.AWS_ACCESS_KEY_ID ??= 'test';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
-}
+const output = (key: string): string => {
+  try {
+    return services.output(key);
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+};
+useEndpointFor(file);
 
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
