@@ -3,6 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { NOTIFYING_EVENTS } from '../../lambdas/notifications/domain/emails.js';
+import { ORDER_EVENT_TYPES } from '../../lambdas/orders/domain/order.js';
 import type { StageConfig } from '../config/stage-config.js';
 import { ClaimCheckBucket, claimCheckBucketName } from '../constructs/claim-check-bucket.js';
 import { EventStoreStreamConsumer } from '../constructs/event-store-stream-consumer.js';
@@ -45,28 +47,13 @@ export const SUBSCRIPTIONS: Readonly<Record<FulfilmentService, ServiceSpec>> = {
   },
   notification: {
     entry: 'notifications/handlers/notification-consumer.ts',
-    eventTypes: [
-      'CustomerRegistered',
-      'OrderPlaced',
-      'InventoryRejected',
-      'PaymentCompleted',
-      'PaymentFailed',
-      'OrderShipped',
-      'OrderCancelled',
-    ],
+    // The events the notification service renders, so filter and handler cannot drift apart.
+    eventTypes: Object.keys(NOTIFYING_EVENTS),
     description: 'Sends one e-mail per notifying event',
   },
   analytics: {
     entry: 'analytics/handlers/analytics-consumer.ts',
-    eventTypes: [
-      'OrderPlaced',
-      'InventoryReserved',
-      'InventoryRejected',
-      'PaymentCompleted',
-      'PaymentFailed',
-      'OrderShipped',
-      'OrderCancelled',
-    ],
+    eventTypes: ORDER_EVENT_TYPES,
     description: 'Counts order events as metrics',
   },
 };

@@ -101,3 +101,41 @@ export function decodeCursor(
     { path: `query.${param}`, message: `${param} is not a cursor this API returned` },
   ]);
 }
+
+/** The `limit` and `nextToken` query parameters of every paginated list (spread into its schema). */
+export const pageParameters = {
+  limit: z.coerce
+    .number({ error: 'limit must be a number' })
+    .int('limit must be an integer')
+    .min(1, 'limit must be at least 1')
+    .max(100, 'limit must be at most 100')
+    .default(25),
+  nextToken: z.string().optional(),
+};
+
+/**
+ * The start key of the next page of a query on one partition: the cursor must carry exactly
+ * `keyNames` and belong to that partition (`{name: value}`), else 400 at `query.nextToken`.
+ */
+export function startKeyOf(
+  nextToken: string | undefined,
+  keyNames: readonly string[],
+  partition: { readonly name: string; readonly value: string; readonly of: string },
+): Record<string, unknown> | undefined {
+  const startKey = decodeCursor(nextToken, keyNames);
+  if (startKey && startKey[partition.name] !== partition.value) {
+    throw new HttpError(400, 'Invalid query parameters', [
+      { path: 'query.nextToken', message: `nextToken belongs to another ${partition.of}` },
+    ]);
+  }
+  return startKey;
+}
+
+/** A page of a list: `{items, nextToken?}`. */
+export function pageOf(
+  items: readonly unknown[] | undefined,
+  lastEvaluatedKey: Record<string, unknown> | undefined,
+) {
+  const nextToken = encodeCursor(lastEvaluatedKey);
+  return { items: items ?? [], ...(nextToken ? { nextToken } : {}) };
+}

@@ -4,8 +4,7 @@ import * as z from 'zod';
 import { documentClient } from '../../commons/clients/dynamodb.js';
 import { requiredEnv } from '../../commons/env.js';
 import { apiHandler } from '../../commons/http/api-handler.js';
-import { HttpError } from '../../commons/http/errors.js';
-import { decodeCursor, encodeCursor, parseParameters } from '../../commons/http/request.js';
+import { pageOf, pageParameters, parseParameters, startKeyOf } from '../../commons/http/request.js';
 import {
   CUSTOMERS_BY_EMAIL_DOMAIN_INDEX,
   CUSTOMERS_BY_EMAIL_DOMAIN_PARTITION_KEY,
@@ -21,13 +20,7 @@ const querySchema = z.object({
     .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'emailDomain must be a domain name, e.g. example.com')
     .max(253, 'emailDomain must be at most 253 characters'),
   active: z.enum(['true', 'false'], { error: 'active must be true or false' }).optional(),
-  limit: z.coerce
-    .number({ error: 'limit must be a number' })
-    .int('limit must be an integer')
-    .min(1, 'limit must be at least 1')
-    .max(100, 'limit must be at most 100')
-    .default(25),
-  nextToken: z.string().optional(),
+  ...pageParameters,
 });
 const CURSOR_KEYS = [CUSTOMERS_VIEW_KEY, CUSTOMERS_BY_EMAIL_DOMAIN_PARTITION_KEY];
 
@@ -37,12 +30,11 @@ export const handler = apiHandler(async ({ event }) => {
     event.queryStringParameters,
     querySchema,
   );
-  const startKey = decodeCursor(nextToken, CURSOR_KEYS);
-  if (startKey && startKey[CUSTOMERS_BY_EMAIL_DOMAIN_PARTITION_KEY] !== emailDomain) {
-    throw new HttpError(400, 'Invalid query parameters', [
-      { path: 'query.nextToken', message: 'nextToken belongs to another query' },
-    ]);
-  }
+  const startKey = startKeyOf(nextToken, CURSOR_KEYS, {
+    name: CUSTOMERS_BY_EMAIL_DOMAIN_PARTITION_KEY,
+    value: emailDomain,
+    of: 'query',
+  });
   const page = await documentClient().send(
     new QueryCommand({
       TableName: tableName,
@@ -61,6 +53,5 @@ export const handler = apiHandler(async ({ event }) => {
       ExclusiveStartKey: startKey,
     }),
   );
-  const token = encodeCursor(page.LastEvaluatedKey);
-  return { statusCode: 200, body: { items: page.Items ?? [], ...(token ? { nextToken: token } : {}) } };
+  return { statusCode: 200, body: pageOf(page.Items, page.LastEvaluatedKey) };
 });

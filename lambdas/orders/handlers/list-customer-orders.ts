@@ -4,8 +4,13 @@ import * as z from 'zod';
 import { documentClient } from '../../commons/clients/dynamodb.js';
 import { requiredEnv } from '../../commons/env.js';
 import { apiHandler } from '../../commons/http/api-handler.js';
-import { HttpError } from '../../commons/http/errors.js';
-import { decodeCursor, encodeCursor, idParameter, parseParameters } from '../../commons/http/request.js';
+import {
+  idParameter,
+  pageOf,
+  pageParameters,
+  parseParameters,
+  startKeyOf,
+} from '../../commons/http/request.js';
 import {
   ORDERS_BY_CUSTOMER_INDEX,
   ORDERS_BY_CUSTOMER_PARTITION_KEY,
@@ -16,25 +21,18 @@ import {
 const tableName = requiredEnv('ORDERS_VIEW_TABLE_NAME');
 const pathSchema = z.object({ customerId: idParameter('customerId') });
 const querySchema = z.object({
-  limit: z.coerce
-    .number({ error: 'limit must be a number' })
-    .int('limit must be an integer')
-    .min(1, 'limit must be at least 1')
-    .max(100, 'limit must be at most 100')
-    .default(25),
-  nextToken: z.string().optional(),
+  ...pageParameters,
 });
 const CURSOR_KEYS = [ORDERS_VIEW_KEY, ORDERS_BY_CUSTOMER_PARTITION_KEY, ORDERS_BY_CUSTOMER_SORT_KEY];
 
 export const handler = apiHandler(async ({ event }) => {
   const { customerId } = parseParameters('path', event.pathParameters, pathSchema);
   const { limit, nextToken } = parseParameters('query', event.queryStringParameters, querySchema);
-  const startKey = decodeCursor(nextToken, CURSOR_KEYS);
-  if (startKey && startKey[ORDERS_BY_CUSTOMER_PARTITION_KEY] !== customerId) {
-    throw new HttpError(400, 'Invalid query parameters', [
-      { path: 'query.nextToken', message: 'nextToken belongs to another customer' },
-    ]);
-  }
+  const startKey = startKeyOf(nextToken, CURSOR_KEYS, {
+    name: ORDERS_BY_CUSTOMER_PARTITION_KEY,
+    value: customerId,
+    of: 'customer',
+  });
   const page = await documentClient().send(
     new QueryCommand({
       TableName: tableName,
@@ -47,6 +45,5 @@ export const handler = apiHandler(async ({ event }) => {
       ExclusiveStartKey: startKey,
     }),
   );
-  const token = encodeCursor(page.LastEvaluatedKey);
-  return { statusCode: 200, body: { items: page.Items ?? [], ...(token ? { nextToken: token } : {}) } };
+  return { statusCode: 200, body: pageOf(page.Items, page.LastEvaluatedKey) };
 });
