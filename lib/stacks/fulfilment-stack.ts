@@ -1,9 +1,15 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { NOTIFYING_EVENTS } from '../../lambdas/notifications/domain/emails.js';
+import {
+  EMAIL_TEMPLATES,
+  NOTIFYING_EVENTS,
+  type NotifyingEvent,
+  templateName,
+} from '../../lambdas/notifications/domain/emails.js';
 import { ORDER_EVENT_TYPES } from '../../lambdas/orders/domain/order.js';
 import type { StageConfig } from '../config/stage-config.js';
 import { ClaimCheckBucket, claimCheckBucketName } from '../constructs/claim-check-bucket.js';
@@ -125,6 +131,7 @@ export class FulfilmentStack extends Stack {
         logRetention,
         environment: {
           DEAD_LETTER_QUEUE_URL: queue.deadLetterQueue.queueUrl,
+          MAX_RECEIVE_COUNT: String(queue.maxReceiveCount),
           IDEMPOTENCY_TABLE_NAME: data.idempotency.table.tableName,
           IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtlSeconds),
           CLAIM_CHECK_BUCKET: claimChecks,
@@ -173,13 +180,28 @@ export class FulfilmentStack extends Stack {
     notification.addEnvironment('CUSTOMERS_VIEW_TABLE_NAME', data.customersView.table.tableName);
     data.ordersView.grantQuery(notification.function);
     data.customersView.grantQuery(notification.function);
+    // One SES template per notifying event, from the single definition the handler renders with.
+    const templatePrefix = this.stackName;
+    const templates = (Object.keys(EMAIL_TEMPLATES) as NotifyingEvent[]).map((type) => {
+      const name = templateName(templatePrefix, type);
+      new ses.CfnTemplate(this, `EmailTemplate${type}`, {
+        template: {
+          templateName: name,
+          subjectPart: EMAIL_TEMPLATES[type].subject,
+          textPart: EMAIL_TEMPLATES[type].text,
+        },
+      });
+      return this.formatArn({ service: 'ses', resource: 'template', resourceName: name });
+    });
+    notification.addEnvironment('EMAIL_TEMPLATE_PREFIX', templatePrefix);
     if (f.emailProvider === 'ses' && f.emailFrom) {
       notification.addEnvironment('EMAIL_FROM', f.emailFrom);
       notification.function.addToRolePolicy(
         new iam.PolicyStatement({
-          actions: ['ses:SendEmail'],
+          actions: ['ses:SendBulkTemplatedEmail'],
           resources: [
             this.formatArn({ service: 'ses', resource: 'identity', resourceName: f.emailFrom.split('@')[1] }),
+            ...templates,
           ],
         }),
       );

@@ -15,6 +15,12 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import {
+  AlreadyExistsException,
+  CreateTemplateCommand,
+  SESClient,
+  UpdateTemplateCommand,
+} from '@aws-sdk/client-ses';
+import {
   CreateTopicCommand,
   ListSubscriptionsByTopicCommand,
   SetSubscriptionAttributesCommand,
@@ -69,6 +75,7 @@ export interface Clients {
   readonly dynamodb: DynamoDBClient;
   readonly secrets: SecretsManagerClient;
   readonly s3: S3Client;
+  readonly ses: SESClient;
 }
 
 export function awsClients(target: AwsTarget): Clients {
@@ -86,6 +93,7 @@ export function awsClients(target: AwsTarget): Clients {
     dynamodb: new DynamoDBClient(config),
     secrets: new SecretsManagerClient(config),
     s3: new S3Client({ ...config, forcePathStyle: true }),
+    ses: new SESClient(config),
   };
 }
 
@@ -320,6 +328,24 @@ const bucket: Handler = async ({ stack, logicalId, props, clients }) => {
   };
 };
 
+const emailTemplate: Handler = async ({ stack, logicalId, props, clients }) => {
+  const t = (props.Template ?? {}) as Record<string, unknown>;
+  const Template = {
+    TemplateName: str(t.TemplateName) ?? physicalName(stack.stackName, logicalId, 64),
+    SubjectPart: str(t.SubjectPart),
+    TextPart: str(t.TextPart),
+    HtmlPart: str(t.HtmlPart),
+  };
+  try {
+    await clients.ses.send(new CreateTemplateCommand({ Template }));
+  } catch (e) {
+    // SES answers AlreadyExists; some emulators name it after the template.
+    if (!(e instanceof AlreadyExistsException || /AlreadyExists/.test((e as Error).name))) throw e;
+    await clients.ses.send(new UpdateTemplateCommand({ Template }));
+  }
+  return { type: 'AWS::SES::Template', ref: Template.TemplateName, attrs: {} };
+};
+
 const lambdaFunction: Handler = async ({ stack, logicalId, props, target }) => {
   const name = str(props.FunctionName) ?? physicalName(stack.stackName, logicalId, 64);
   return {
@@ -396,6 +422,7 @@ const HANDLERS: Record<string, Handler> = {
   'AWS::SecretsManager::Secret': secret,
   'AWS::S3::Bucket': bucket,
   'AWS::Lambda::Function': lambdaFunction,
+  'AWS::SES::Template': emailTemplate,
 };
 
 /**

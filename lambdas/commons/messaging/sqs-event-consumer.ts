@@ -10,6 +10,9 @@
  *   causes no second effect.
  * - `RetryLaterError(seconds)` sets the message's visibility timeout (backoff, an open circuit)
  *   before the record is reported failed; the queue's maxReceiveCount bounds the retries.
+ * - On the last attempt the queue allows (`MAX_RECEIVE_COUNT`), a failure dead-letters the message
+ *   itself, with the last error as its reason, instead of leaving SQS's redrive to move it without
+ *   one. The redrive policy stays the safety net for a function that crashes or times out.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
@@ -57,6 +60,7 @@ export type EventHandler = (event: EventEnvelope, context: EventContext) => Prom
 /** The Lambda handler of a consumer; `handle` sees only events its subscription lets through. */
 export function sqsEventConsumer(handle: EventHandler) {
   const deadLetterQueueUrl = requiredEnv('DEAD_LETTER_QUEUE_URL');
+  const maxReceiveCount = Number(process.env.MAX_RECEIVE_COUNT ?? Number.POSITIVE_INFINITY);
   const processor = new BatchProcessor(EventType.SQS);
   const claimCheck = claimCheckFromEnv();
   const idempotencyConfig = new IdempotencyConfig({
@@ -124,6 +128,10 @@ export function sqsEventConsumer(handle: EventHandler) {
     } catch (error) {
       if (error instanceof PoisonMessageError) return deadLetter(record, error.message);
       metrics.addMetric('EventsFailed', MetricUnit.Count, 1);
+      if (attempt >= maxReceiveCount) {
+        const { name, message } = error as Error;
+        return deadLetter(record, `gave up after ${attempt} attempts: ${name}: ${message}`);
+      }
       if (error instanceof RetryLaterError) {
         logger.warn('Retrying later', { delaySeconds: error.delaySeconds, reason: error.message, attempt });
         const queueUrl = queueUrlOf(record.eventSourceARN);

@@ -7,7 +7,7 @@
  */
 
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SESClient } from '@aws-sdk/client-ses';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../commons/clients/dynamodb.js';
 import { requiredEnv } from '../../commons/env.js';
@@ -37,11 +37,11 @@ const ordersTable = requiredEnv('ORDERS_VIEW_TABLE_NAME');
 const providerName = process.env.EMAIL_PROVIDER ?? 'test';
 const provider: EmailProvider =
   providerName === 'ses'
-    ? new SesEmailProvider(
-        tracer.captureAWSv3Client(new SESv2Client({})),
-        requiredEnv('EMAIL_FROM'),
-        process.env.EMAIL_CONFIGURATION_SET || undefined,
-      )
+    ? new SesEmailProvider(tracer.captureAWSv3Client(new SESClient({})), {
+        from: requiredEnv('EMAIL_FROM'),
+        templatePrefix: requiredEnv('EMAIL_TEMPLATE_PREFIX'),
+        configurationSet: process.env.EMAIL_CONFIGURATION_SET || undefined,
+      })
     : new LoggingEmailProvider();
 const breaker = new CircuitBreaker({
   name: 'email-provider',

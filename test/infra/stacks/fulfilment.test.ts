@@ -2,7 +2,13 @@ import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
-import { loadStageConfig, STAGE_NAMES, type StageName } from '../../../lib/config/stage-config.js';
+import { EMAIL_TEMPLATES, templateName } from '../../../lambdas/notifications/domain/emails.js';
+import {
+  loadStageConfig,
+  STAGE_NAMES,
+  type StageConfig,
+  type StageName,
+} from '../../../lib/config/stage-config.js';
 import { buildPlatform } from '../../../lib/platform.js';
 import { type FulfilmentService, SUBSCRIPTIONS } from '../../../lib/stacks/fulfilment-stack.js';
 import { nagFindings, newApp } from '../helpers.js';
@@ -37,9 +43,10 @@ const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.
 const getAttId = (value: unknown): string | undefined =>
   (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
 
-function synthStage(stage: StageName) {
+function synthStage(stage: StageName, override?: (config: StageConfig) => StageConfig) {
   const app = newApp();
-  const config = loadStageConfig(stage);
+  const loaded = loadStageConfig(stage);
+  const config = override ? override(loaded) : loaded;
   const platform = buildPlatform(app, config);
   const stack = platform.fulfilment;
   const template = Template.fromStack(stack);
@@ -158,6 +165,16 @@ describe.each(STAGE_NAMES)('the fulfilment stack of the %s stage', (stage) => {
     }
   });
 
+  it("tells every consumer its queue's maxReceiveCount, so the last attempt dead-letters with a reason", () => {
+    for (const service of SERVICES) {
+      const [queueId] = workQueueOf(service);
+      const [, fn] = consumerOf(queueId);
+      const env = (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      expect(env?.MAX_RECEIVE_COUNT, service).toBe(String(config.fulfilment.maxReceiveCount[service]));
+    }
+  });
+
   it("keeps every work queue's visibility timeout at least six times its consumer's timeout", () => {
     for (const service of SERVICES) {
       const [queueId, queue] = workQueueOf(service);
@@ -266,7 +283,61 @@ describe.each(STAGE_NAMES)('the fulfilment stack of the %s stage', (stage) => {
     });
   });
 
+  it('deploys one SES template per notifying event, from the definitions the handler renders with', () => {
+    // GIVEN the templates the notification domain defines
+    const names = Object.keys(EMAIL_TEMPLATES) as (keyof typeof EMAIL_TEMPLATES)[];
+    // THEN each is an AWS::SES::Template named <stack>-<event type> with the same parts
+    template.resourceCountIs('AWS::SES::Template', names.length);
+    for (const type of names) {
+      template.hasResourceProperties('AWS::SES::Template', {
+        Template: {
+          TemplateName: templateName(fulfilment.stackName, type),
+          SubjectPart: EMAIL_TEMPLATES[type].subject,
+          TextPart: EMAIL_TEMPLATES[type].text,
+        },
+      });
+    }
+    // AND the notification consumer is told the prefix
+    const [, fn] = consumerOf(workQueueOf('notification')[0]);
+    expect(
+      (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.EMAIL_TEMPLATE_PREFIX,
+    ).toBe(fulfilment.stackName);
+  });
+
   it('matches the snapshot', () => {
     expect(template.toJSON()).toMatchSnapshot();
+  });
+});
+
+describe('the notification consumer with SES as provider', () => {
+  // GIVEN the dev stage switched to SES with a sender
+  const { resources, statementsOfFunction, platform } = synthStage('dev', (c) => ({
+    ...c,
+    fulfilment: { ...c.fulfilment, emailProvider: 'ses', emailFrom: 'orders@shop.example' },
+  }));
+  const functionId = platform.fulfilment.getLogicalId(
+    platform.fulfilment.consumers.notification.function.node.defaultChild as CfnElement,
+  );
+
+  it('may send bulk templated e-mail from the sender domain with its own templates, and nothing else of SES', () => {
+    const ses = statementsOfFunction(functionId).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('ses:')),
+    );
+    expect(ses).toHaveLength(1);
+    expect(actionsOf(ses[0] as Statement)).toEqual(['ses:SendBulkTemplatedEmail']);
+    const resourcesText = JSON.stringify(resourcesOf(ses[0] as Statement));
+    expect(resourcesText).toContain(':identity/shop.example');
+    for (const type of Object.keys(EMAIL_TEMPLATES)) {
+      expect(resourcesText).toContain(`:template/${platform.fulfilment.stackName}-${type}`);
+    }
+    expect(resourcesText).not.toContain('*');
+  });
+
+  it('tells the handler its sender', () => {
+    const env =
+      (resources[functionId]?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables ?? {};
+    expect(env.EMAIL_PROVIDER).toBe('ses');
+    expect(env.EMAIL_FROM).toBe('orders@shop.example');
   });
 });

@@ -3,10 +3,18 @@
  * → filtered queues → inventory, payment, shipping and notification consumers → the order's
  * events → read model. Card tokens of the test payment provider drive every payment path.
  */
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DomainEvent } from '../../../lambdas/commons/domain/decider.js';
+import { createEnvelope } from '../../../lambdas/commons/event-store/envelope.js';
+import { ROOT } from '../../../scripts/lib/python.js';
 import { type Reply, type RunningApp, startApp } from '../app.js';
 import { eventually } from '../eventually.js';
 
@@ -204,6 +212,77 @@ describe('order fulfilment on the local cloud', { timeout: 240_000 }, () => {
       return received.Messages?.find((m) => m.Body?.includes(marker));
     }, 20_000);
     expect(dead.MessageAttributes?.reason?.StringValue).toMatch(/not an event envelope/);
+  });
+
+  it('dead-letters an event that keeps failing after the configured tries, with the reason, and redrives it', async () => {
+    // GIVEN the stack outputs, as `npm start` or `cdk deploy --outputs-file` write them, for `npm run dlq`
+    const outputsFile = join(mkdtempSync(join(tmpdir(), 'dlq-outputs-')), 'outputs.json');
+    writeFileSync(outputsFile, JSON.stringify(app.cloud.resources.outputs));
+    const dlq = (...args: string[]) => {
+      const out = spawnSync(
+        join(ROOT, 'node_modules/.bin/tsx'),
+        ['scripts/dlq.ts', ...args, '--outputs-file', outputsFile],
+        { cwd: ROOT, encoding: 'utf8' },
+      );
+      expect(out.status, out.stderr).toBe(0);
+      return out.stdout;
+    };
+    // AND a shipment notice for an order the read model does not know: the notification service
+    // cannot find its recipient, and asks again every 2 s
+    const orderId = `ghost-${run}`;
+    const event = createEnvelope(
+      {
+        type: 'OrderShipped',
+        data: { orderId, shipmentId: `shp-${orderId}`, carrier: 'DHL' },
+      } as DomainEvent,
+      {
+        aggregateType: 'Order',
+        aggregateId: orderId,
+        version: 5,
+        correlationId: `c-${run}`,
+        causationId: `c-${run}`,
+      },
+    );
+    await app.cloud.clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl('NotificationQueue'), MessageBody: JSON.stringify(event) }),
+    );
+    // WHEN it has failed the notification queue's maxReceiveCount (5 in dev) times
+    // THEN `npm run dlq -- list` shows it in the DLQ, with the last error as the reason
+    const listed = await eventually(
+      async () => {
+        const { messages } = JSON.parse(dlq('list', 'notification', '--json')) as {
+          messages: { body: string; reason?: string }[];
+        };
+        return messages.find((m) => m.body.includes(orderId));
+      },
+      60_000,
+      1000,
+    );
+    expect(listed.reason).toMatch(
+      /^gave up after 5 attempts: RetryLaterError: order ghost-\S+ not in the read model yet/,
+    );
+    expect(await emailsOf(orderId)).toEqual({});
+
+    // WHEN the cause is mended (the order reaches the read model) and the DLQ is redriven
+    await app.cloud.clients.dynamodb.send(
+      new PutItemCommand({
+        TableName: table('OrdersViewTable'),
+        Item: {
+          orderId: { S: orderId },
+          customerId: { S: customerId },
+          status: { S: 'SHIPPED' },
+          version: { N: '5' },
+        },
+      }),
+    );
+    expect(dlq('redrive', 'notification')).toMatch(/moved/i);
+    // THEN the event is handled: its e-mail is sent, once, and the DLQ no longer holds it
+    await eventually(async () => ((await emailsOf(orderId)).OrderShipped ? true : undefined), 30_000, 250);
+    expect(await emailsOf(orderId)).toEqual({ OrderShipped: `sent to ${email}` });
+    const { messages } = JSON.parse(dlq('list', 'notification', '--json')) as {
+      messages: { body: string }[];
+    };
+    expect(messages.filter((m) => m.body.includes(orderId))).toEqual([]);
   });
 
   it('holds payments while the shared circuit is open and drains them once it closes', async () => {

@@ -2,12 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../../lambdas/commons/domain/decider.js';
 import { createEnvelope, type EventEnvelope } from '../../../lambdas/commons/event-store/envelope.js';
 import {
+  EMAIL_TEMPLATES,
   type Email,
   isNotifying,
   LoggingEmailProvider,
   NOTIFYING_EVENTS,
+  type NotifyingEvent,
+  placeholdersOf,
   renderEmail,
+  renderTemplate,
   subjectIdOf,
+  templateDataOf,
+  templateName,
 } from '../../../lambdas/notifications/domain/emails.js';
 
 const TO = 'ada@example.com';
@@ -32,7 +38,7 @@ describe('renderEmail', () => {
     );
     // WHEN it is rendered
     // THEN the e-mail welcomes the customer
-    expect(renderEmail(event, TO)).toEqual({
+    expect(renderEmail(event, TO)).toMatchObject({
       to: TO,
       subject: 'Welcome!',
       text: 'Hello Ada Lovelace, your account is ready.',
@@ -49,7 +55,7 @@ describe('renderEmail', () => {
       currency: 'EUR',
     });
     // THEN the e-mail names the order and formats 25.00 EUR
-    expect(renderEmail(event, TO)).toEqual({
+    expect(renderEmail(event, TO)).toMatchObject({
       to: TO,
       subject: 'Order ord-7 received',
       text: 'We received your order ord-7 of 25.00 EUR.',
@@ -74,7 +80,7 @@ describe('renderEmail', () => {
 
   it('tells the customer why inventory was rejected', () => {
     const event = envelope('InventoryRejected', { orderId: 'ord-7', reason: 'SKU-A out of stock' });
-    expect(renderEmail(event, TO)).toEqual({
+    expect(renderEmail(event, TO)).toMatchObject({
       to: TO,
       subject: 'Order ord-7 could not be fulfilled',
       text: 'Sorry: SKU-A out of stock.',
@@ -88,7 +94,7 @@ describe('renderEmail', () => {
       amount: 2500,
       currency: 'EUR',
     });
-    expect(renderEmail(event, TO)).toEqual({
+    expect(renderEmail(event, TO)).toMatchObject({
       to: TO,
       subject: 'Payment for order ord-7 received',
       text: 'We received 25.00 EUR for order ord-7.',
@@ -97,7 +103,7 @@ describe('renderEmail', () => {
 
   it('tells the customer why a payment failed', () => {
     const event = envelope('PaymentFailed', { orderId: 'ord-7', reason: 'card declined' });
-    expect(renderEmail(event, TO)).toEqual({
+    expect(renderEmail(event, TO)).toMatchObject({
       to: TO,
       subject: 'Payment for order ord-7 failed',
       text: 'The payment failed: card declined.',
@@ -106,7 +112,7 @@ describe('renderEmail', () => {
 
   it('announces a shipment with its id', () => {
     const event = envelope('OrderShipped', { orderId: 'ord-7', shipmentId: 'shp-9', carrier: 'DHL' });
-    expect(renderEmail(event, TO)).toEqual({
+    expect(renderEmail(event, TO)).toMatchObject({
       to: TO,
       subject: 'Order ord-7 shipped',
       text: 'Your order ord-7 is on its way (shipment shp-9).',
@@ -119,7 +125,7 @@ describe('renderEmail', () => {
       reason: 'customer asked',
       previousStatus: 'PENDING',
     });
-    expect(renderEmail(event, TO)).toEqual({
+    expect(renderEmail(event, TO)).toMatchObject({
       to: TO,
       subject: 'Order ord-7 cancelled',
       text: 'Your order ord-7 was cancelled: customer asked.',
@@ -194,8 +200,9 @@ describe('LoggingEmailProvider', () => {
   it('records each e-mail instead of sending it, with increasing message ids', async () => {
     // GIVEN a logging provider
     const provider = new LoggingEmailProvider();
-    const first: Email = { to: 'a@example.com', subject: 'One', text: '1' };
-    const second: Email = { to: 'b@example.com', subject: 'Two', text: '2' };
+    const base = { template: 'OrderPlaced', data: {} } as const;
+    const first: Email = { ...base, to: 'a@example.com', subject: 'One', text: '1' };
+    const second: Email = { ...base, to: 'b@example.com', subject: 'Two', text: '2' };
     // WHEN two e-mails are sent
     const ids = [await provider.send(first), await provider.send(second)];
     // THEN both are recorded in order with distinct ids
@@ -205,5 +212,44 @@ describe('LoggingEmailProvider', () => {
 
   it('starts with nothing sent', () => {
     expect(new LoggingEmailProvider().sent).toEqual([]);
+  });
+});
+
+describe('e-mail templates', () => {
+  it('has exactly one template per notifying event', () => {
+    expect(Object.keys(EMAIL_TEMPLATES).sort()).toEqual(Object.keys(NOTIFYING_EVENTS).sort());
+  });
+
+  it.each(Object.keys(EMAIL_TEMPLATES) as NotifyingEvent[])(
+    'fills every placeholder of %s from the event, and nothing more',
+    (type) => {
+      // GIVEN an event of this type
+      const data = templateDataOf(
+        envelope(type, { orderId: 'ord-7' }) as EventEnvelope & { type: typeof type },
+      );
+      // THEN the data has exactly the names the template refers to (SES would render a missing one empty)
+      const { subject, text } = EMAIL_TEMPLATES[type];
+      const names = new Set([...placeholdersOf(subject), ...placeholdersOf(text)]);
+      expect(new Set(Object.keys(data))).toEqual(names);
+    },
+  );
+
+  it('renders placeholders as SES does: spaces inside braces allowed, absent values empty', () => {
+    expect(
+      renderTemplate('Hi {{ name }}, {{missing}}order {{orderId}}', { name: 'Ada', orderId: 'o-1' }),
+    ).toBe('Hi Ada, order o-1');
+  });
+
+  it('renders the e-mail from the template the e-mail names, with the data it carries', () => {
+    const email = renderEmail(envelope('OrderShipped', { orderId: 'ord-7', shipmentId: 'shp-9' }), TO);
+    expect(email?.template).toBe('OrderShipped');
+    expect(email?.data).toEqual({ orderId: 'ord-7', shipmentId: 'shp-9' });
+    expect(email?.subject).toBe(renderTemplate(EMAIL_TEMPLATES.OrderShipped.subject, email?.data ?? {}));
+  });
+
+  it('names the SES template after the prefix and the event type', () => {
+    expect(templateName('Platform-Dev-Fulfilment', 'OrderPlaced')).toBe(
+      'Platform-Dev-Fulfilment-OrderPlaced',
+    );
   });
 });
