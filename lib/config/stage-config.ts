@@ -120,6 +120,61 @@ export const stageConfigSchema = z
           .max(250 * 1024),
       })
       .strict(),
+    /** Real-time analytics on Kafka (MSK) with window state in Redis (ElastiCache). */
+    analytics: z
+      .object({
+        kafka: z
+          .object({
+            mode: z.enum(['serverless', 'provisioned']),
+            instanceType: z.string().startsWith('kafka.'),
+            /** A multiple of the data subnets (one per AZ). */
+            brokerNodes: z.number().int().min(1).max(30),
+            volumeSizeGiB: z.number().int().min(1).max(16384),
+          })
+          .strict(),
+        redis: z
+          .object({
+            mode: z.enum(['serverless', 'replicationGroup']),
+            nodeType: z.string().startsWith('cache.'),
+            replicas: z.number().int().min(0).max(5),
+          })
+          .strict(),
+        topics: z
+          .object({
+            partitions: z.number().int().min(1).max(1000),
+            /** Ignored by MSK Serverless, which manages replication itself. */
+            replicationFactor: z.number().int().min(1).max(5),
+            retentionHours: z
+              .number()
+              .int()
+              .min(1)
+              .max(24 * 365),
+          })
+          .strict(),
+        consumer: z
+          .object({
+            groupId: z.string().regex(/^[A-Za-z0-9._-]{1,200}$/),
+            startingPosition: z.enum(['TRIM_HORIZON', 'LATEST']),
+            batchSize: z.number().int().min(1).max(10000),
+            maxBatchingWindowSeconds: z.number().int().min(0).max(300),
+          })
+          .strict(),
+        windows: z
+          .object({
+            tumblingSeconds: z.number().int().min(1).max(86400),
+            hoppingSizeSeconds: z.number().int().min(1).max(86400),
+            hoppingAdvanceSeconds: z.number().int().min(1).max(86400),
+            graceSeconds: z.number().int().min(0).max(86400),
+          })
+          .strict()
+          .refine((w) => w.hoppingAdvanceSeconds <= w.hoppingSizeSeconds, {
+            message: 'hoppingAdvanceSeconds cannot exceed hoppingSizeSeconds',
+            path: ['hoppingAdvanceSeconds'],
+          }),
+        /** Closed windows kept per user for GET /analytics/users/{userId}. */
+        resultsPerUser: z.number().int().min(1).max(10000),
+      })
+      .strict(),
     /** How long an `Idempotency-Key` is remembered. */
     idempotencyTtlSeconds: z
       .number()
@@ -176,6 +231,19 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       shippingCarrier: 'DHL',
       claimCheckThresholdBytes: 200 * 1024,
     },
+    analytics: {
+      kafka: { mode: 'serverless', instanceType: 'kafka.t3.small', brokerNodes: 2, volumeSizeGiB: 20 },
+      redis: { mode: 'serverless', nodeType: 'cache.t4g.micro', replicas: 0 },
+      topics: { partitions: 3, replicationFactor: 1, retentionHours: 24 },
+      consumer: {
+        groupId: 'analytics-windowing',
+        startingPosition: 'TRIM_HORIZON',
+        batchSize: 100,
+        maxBatchingWindowSeconds: 0,
+      },
+      windows: { tumblingSeconds: 60, hoppingSizeSeconds: 300, hoppingAdvanceSeconds: 60, graceSeconds: 30 },
+      resultsPerUser: 100,
+    },
     idempotencyTtlSeconds: 3600,
     tags: {},
   },
@@ -203,6 +271,19 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       breakerOpenSeconds: 30,
       shippingCarrier: 'DHL',
       claimCheckThresholdBytes: 200 * 1024,
+    },
+    analytics: {
+      kafka: { mode: 'provisioned', instanceType: 'kafka.m7g.large', brokerNodes: 3, volumeSizeGiB: 500 },
+      redis: { mode: 'replicationGroup', nodeType: 'cache.r7g.large', replicas: 2 },
+      topics: { partitions: 12, replicationFactor: 3, retentionHours: 7 * 24 },
+      consumer: {
+        groupId: 'analytics-windowing',
+        startingPosition: 'TRIM_HORIZON',
+        batchSize: 500,
+        maxBatchingWindowSeconds: 1,
+      },
+      windows: { tumblingSeconds: 60, hoppingSizeSeconds: 300, hoppingAdvanceSeconds: 60, graceSeconds: 60 },
+      resultsPerUser: 1000,
     },
     idempotencyTtlSeconds: 24 * 3600,
     tags: {},

@@ -3,6 +3,7 @@ import { eventStoreSuite } from './event-store.js';
 import { localCloudSuite } from './local-cloud.js';
 import { ordersSuite } from './orders.js';
 import { synthSuite } from './synth.js';
+import { windowingSuite } from './windowing.js';
 import type { BenchSuite } from './types.js';
 
 /**
@@ -28,4 +29,5 @@ export const suites: readonly BenchSuite[] = [
   eventStoreSuite,
   ordersSuite,
   batchSuite,
+  windowingSuite,
 ];

@@ -1,0 +1,57 @@
+/**
+ * POST /events: a batch of user activity events (at most 500, 256 KiB). Each event is validated on
+ * its own; the valid ones are produced to `user_activity`, keyed by userId, in one batched,
+ * idempotent, compressed send acknowledged by all in-sync replicas. The answer says which were
+ * accepted and why the others were not:
+ *
+ * - 202 `{accepted, rejected: []}` when every event is valid;
+ * - 207 `{accepted, rejected: [{index, errors}]}` when some are;
+ * - 400 with the same `rejected` list when none is (nothing is produced).
+ */
+import { randomUUID } from 'node:crypto';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { apiHandler } from '../../commons/http/api-handler.js';
+import { HttpError } from '../../commons/http/errors.js';
+import { parseJsonBody } from '../../commons/http/request.js';
+import { kafkaConnectionFromEnv } from '../../commons/kafka/connection.js';
+import { createProducer, produce } from '../../commons/kafka/producer.js';
+import { metrics } from '../../commons/powertools.js';
+import { ANALYTICS_TOPICS, ingestBodySchema, validateEvents } from '../domain/activity.js';
+
+const MAX_BYTES = 256 * 1024;
+const producer = createProducer(kafkaConnectionFromEnv(), 'analytics-ingest');
+const topic = process.env.USER_ACTIVITY_TOPIC ?? ANALYTICS_TOPICS.userActivity;
+
+export const handler = apiHandler(async ({ event, correlationId }) => {
+  const { events } = parseJsonBody(event, ingestBodySchema, { maxBytes: MAX_BYTES });
+  const { accepted, rejected } = validateEvents(events);
+  metrics.addMetric('ActivityEventsRejected', MetricUnit.Count, rejected.length);
+  if (accepted.length === 0) {
+    throw new HttpError(
+      400,
+      'No event of the batch is valid',
+      rejected.flatMap((r) =>
+        r.errors.map((e) => ({ path: `events.${r.index}.${e.path}`, message: e.message })),
+      ),
+    );
+  }
+  const receivedAt = new Date().toISOString();
+  const ids = accepted.map(({ event: e }) => e.eventId ?? randomUUID());
+  await produce(
+    producer,
+    accepted.map(({ event: e }, i) => ({
+      topic,
+      key: e.userId,
+      value: JSON.stringify({ ...e, eventId: ids[i], receivedAt }),
+      headers: { eventType: e.type, schemaVersion: String(e.schemaVersion), correlationId },
+    })),
+  );
+  metrics.addMetric('ActivityEventsProduced', MetricUnit.Count, accepted.length);
+  return {
+    statusCode: rejected.length === 0 ? 202 : 207,
+    body: {
+      accepted: accepted.map(({ index }, i) => ({ index, eventId: ids[i] })),
+      rejected,
+    },
+  };
+});

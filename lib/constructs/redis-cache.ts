@@ -1,0 +1,174 @@
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+
+export interface RedisCacheProps {
+  readonly vpc: ec2.IVpc;
+  /** @default - the VPC's isolated subnets, else its private ones */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * ElastiCache Serverless (capacity follows load) or a replication group (fixed nodes, Multi-AZ
+   * with replicas).
+   * @default 'serverless'
+   */
+  readonly mode?: 'serverless' | 'replicationGroup';
+  /** Replication group only. @default 'cache.t4g.small' */
+  readonly nodeType?: string;
+  /** Replication group only; 0 means a single node (no failover). @default 1 */
+  readonly replicas?: number;
+  /** Replication group only: a non-default port. @default 6380 */
+  readonly port?: number;
+  /** @default - a new key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /** @default RemovalPolicy.DESTROY */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** The user applications connect as (the password is in `authSecret`). */
+export const REDIS_APP_USER = 'platform-app';
+
+/**
+ * A Redis cache in the VPC's data subnets that only TLS clients with a password reach: encrypted
+ * at rest with a customer-managed key and in transit, with the password generated in Secrets
+ * Manager (never in the template).
+ *
+ * - `serverless`: ElastiCache Serverless with role-based access control: a user group whose
+ *   `default` user is disabled and whose application user authenticates with the secret.
+ * - `replicationGroup`: Redis AUTH with the secret as token, Multi-AZ automatic failover when it
+ *   has replicas, daily snapshots.
+ */
+export class RedisCache extends Construct {
+  readonly mode: 'serverless' | 'replicationGroup';
+  readonly endpointAddress: string;
+  readonly endpointPort: string;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly connections: ec2.Connections;
+  readonly encryptionKey: kms.IKey;
+  /** JSON `{username, password}`. */
+  readonly authSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: RedisCacheProps) {
+    super(scope, id);
+    this.mode = props.mode ?? 'serverless';
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    const name = `${Stack.of(this).stackName}-${id}`
+      .replace(/[^A-Za-z0-9-]/g, '-')
+      .toLowerCase()
+      .slice(0, 40);
+    const subnets = props.vpc.selectSubnets(
+      props.vpcSubnets ??
+        (props.vpc.isolatedSubnets.length > 0
+          ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }
+          : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
+    );
+    this.encryptionKey =
+      props.encryptionKey ??
+      new kms.Key(this, 'Key', {
+        enableKeyRotation: true,
+        description: `Encrypts ${this.node.path}`,
+        removalPolicy,
+      });
+    this.authSecret = new secretsmanager.Secret(this, 'AuthSecret', {
+      description: `Password of ${REDIS_APP_USER} on ${name}`,
+      encryptionKey: this.encryptionKey,
+      removalPolicy,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: REDIS_APP_USER }),
+        generateStringKey: 'password',
+        // Redis AUTH tokens: 16-128 printable characters, no @ " / or spaces.
+        excludePunctuation: true,
+        passwordLength: 64,
+      },
+    });
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `${name}: TLS clients only`,
+      allowAllOutbound: false,
+    });
+    const password = this.authSecret.secretValueFromJson('password').unsafeUnwrap();
+
+    if (this.mode === 'serverless') {
+      const defaultUser = new elasticache.CfnUser(this, 'DefaultUser', {
+        engine: 'redis',
+        userId: `${name}-default`,
+        userName: 'default',
+        // Every user group needs a `default` user: this one can do nothing.
+        accessString: 'off -@all',
+        authenticationMode: { Type: 'no-password-required' },
+      });
+      const appUser = new elasticache.CfnUser(this, 'AppUser', {
+        engine: 'redis',
+        userId: `${name}-app`,
+        userName: REDIS_APP_USER,
+        accessString: 'on ~* &* +@all -@admin -@dangerous +info',
+        authenticationMode: { Type: 'password', Passwords: [password] },
+      });
+      const group = new elasticache.CfnUserGroup(this, 'UserGroup', {
+        engine: 'redis',
+        userGroupId: `${name}-users`,
+        userIds: [defaultUser.userId, appUser.userId],
+      });
+      group.addDependency(defaultUser);
+      group.addDependency(appUser);
+      const cache = new elasticache.CfnServerlessCache(this, 'Cache', {
+        serverlessCacheName: name,
+        engine: 'redis',
+        majorEngineVersion: '7',
+        kmsKeyId: this.encryptionKey.keyArn,
+        securityGroupIds: [this.securityGroup.securityGroupId],
+        subnetIds: subnets.subnetIds,
+        userGroupId: group.userGroupId,
+        snapshotRetentionLimit: 1,
+      });
+      cache.addDependency(group);
+      cache.applyRemovalPolicy(removalPolicy);
+      this.endpointAddress = cache.attrEndpointAddress;
+      this.endpointPort = cache.attrEndpointPort;
+    } else {
+      const replicas = props.replicas ?? 1;
+      const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
+        description: `Data subnets of ${name}`,
+        subnetIds: subnets.subnetIds,
+      });
+      const group = new elasticache.CfnReplicationGroup(this, 'Cache', {
+        replicationGroupDescription: `Redis of ${Stack.of(this).stackName}`,
+        engine: 'redis',
+        engineVersion: '7.1',
+        cacheNodeType: props.nodeType ?? 'cache.t4g.small',
+        numNodeGroups: 1,
+        replicasPerNodeGroup: replicas,
+        automaticFailoverEnabled: replicas > 0,
+        multiAzEnabled: replicas > 0,
+        port: props.port ?? 6380,
+        cacheSubnetGroupName: subnetGroup.ref,
+        securityGroupIds: [this.securityGroup.securityGroupId],
+        atRestEncryptionEnabled: true,
+        kmsKeyId: this.encryptionKey.keyArn,
+        transitEncryptionEnabled: true,
+        authToken: password,
+        snapshotRetentionLimit: 7,
+      });
+      group.applyRemovalPolicy(removalPolicy);
+      this.endpointAddress = group.attrPrimaryEndPointAddress;
+      this.endpointPort = group.attrPrimaryEndPointPort;
+    }
+    const port = this.mode === 'serverless' ? 6379 : (props.port ?? 6380);
+    this.connections = new ec2.Connections({
+      securityGroups: [this.securityGroup],
+      defaultPort: ec2.Port.tcp(port),
+    });
+  }
+
+  /** Lets a function connect: network path, the secret, and the environment it reads. */
+  grantConnect(fn: lambda.Function): void {
+    this.connections.allowDefaultPortFrom(fn, 'Redis clients');
+    this.authSecret.grantRead(fn);
+    fn.addEnvironment('REDIS_HOST', this.endpointAddress);
+    fn.addEnvironment('REDIS_PORT', this.endpointPort);
+    fn.addEnvironment('REDIS_AUTH_SECRET_ARN', this.authSecret.secretArn);
+  }
+}
