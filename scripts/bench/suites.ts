@@ -3,8 +3,8 @@ import { eventStoreSuite } from './event-store.js';
 import { localCloudSuite } from './local-cloud.js';
 import { ordersSuite } from './orders.js';
 import { synthSuite } from './synth.js';
-import { windowingSuite } from './windowing.js';
 import type { BenchSuite } from './types.js';
+import { windowingSuite } from './windowing.js';
 
 /**
  * The figure suites, run in this order. `synth` must stay first: it (re)builds the cloud assembly
