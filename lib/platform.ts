@@ -1,6 +1,7 @@
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { StageConfig } from './config/stage-config.js';
+import { AnalyticsStack } from './stacks/analytics-stack.js';
 import { DataStack } from './stacks/data-stack.js';
 import { FulfilmentStack } from './stacks/fulfilment-stack.js';
 import { NetworkStack } from './stacks/network-stack.js';
@@ -11,6 +12,7 @@ export interface Platform {
   readonly data: DataStack;
   readonly services: ServicesStack;
   readonly fulfilment: FulfilmentStack;
+  readonly analytics: AnalyticsStack;
 }
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
@@ -42,10 +44,18 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     description: `Messaging platform (${config.stage}): event store, read models, identities`,
   });
 
+  const analytics = new AnalyticsStack(app, stackId(config, 'Analytics'), {
+    env,
+    config,
+    vpc: network.vpc,
+    description: `Messaging platform (${config.stage}): Kafka (MSK), Redis (ElastiCache), windowed analytics`,
+  });
+
   const fulfilment = new FulfilmentStack(app, stackId(config, 'Fulfilment'), {
     env,
     config,
     data,
+    analytics,
     description: `Messaging platform (${config.stage}): order-events fan-out and fulfilment services`,
   });
 
@@ -54,13 +64,14 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     config,
     data,
     fulfilment,
-    description: `Messaging platform (${config.stage}): order and customer APIs, projections`,
+    analytics,
+    description: `Messaging platform (${config.stage}): order, customer and analytics APIs, projections`,
   });
 
   Tags.of(app).add('platform', 'messaging');
   Tags.of(app).add('stage', config.stage);
   for (const [key, value] of Object.entries(config.tags)) Tags.of(app).add(key, value);
-  return { network, data, services, fulfilment };
+  return { network, data, services, fulfilment, analytics };
 }
 
 /** The security gates every synth runs: cdk-nag's AwsSolutions and Serverless packs. */

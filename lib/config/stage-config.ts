@@ -32,6 +32,7 @@ export const INTERFACE_ENDPOINTS = [
   'email',
   'sts',
   'kafka',
+  'lambda',
 ] as const;
 export type InterfaceEndpointName = (typeof INTERFACE_ENDPOINTS)[number];
 
@@ -213,7 +214,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       cidr: '10.20.0.0/16',
       maxAzs: 2,
       natGateways: 1,
-      interfaceEndpoints: ['sqs', 'sns', 'secretsmanager', 'kms'],
+      interfaceEndpoints: ['sqs', 'sns', 'secretsmanager', 'kms', 'sts', 'lambda', 'kafka'],
       flowLogRetentionDays: 14,
     },
     logRetentionDays: 14,
@@ -254,7 +255,18 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       cidr: '10.30.0.0/16',
       maxAzs: 3,
       natGateways: 3,
-      interfaceEndpoints: ['sqs', 'sns', 'secretsmanager', 'kms', 'monitoring', 'events', 'email', 'kafka'],
+      interfaceEndpoints: [
+        'sqs',
+        'sns',
+        'secretsmanager',
+        'kms',
+        'monitoring',
+        'events',
+        'email',
+        'kafka',
+        'sts',
+        'lambda',
+      ],
       flowLogRetentionDays: 90,
     },
     logRetentionDays: 90,

@@ -15,6 +15,7 @@ const INTERFACE_SERVICES: Record<InterfaceEndpointName, ec2.InterfaceVpcEndpoint
   email: ec2.InterfaceVpcEndpointAwsService.SES,
   sts: ec2.InterfaceVpcEndpointAwsService.STS,
   kafka: ec2.InterfaceVpcEndpointAwsService.KAFKA,
+  lambda: ec2.InterfaceVpcEndpointAwsService.LAMBDA,
 };
 
 /** Subnet group names, for `vpc.selectSubnets({ subnetGroupName })`. */

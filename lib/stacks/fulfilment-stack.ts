@@ -4,6 +4,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { ANALYTICS_TOPICS } from '../../lambdas/analytics/domain/activity.js';
 import {
   EMAIL_TEMPLATES,
   NOTIFYING_EVENTS,
@@ -18,11 +19,15 @@ import { FanoutTopic } from '../constructs/fanout-topic.js';
 import { PlatformFunction } from '../constructs/platform-function.js';
 import { QueueWithDlq } from '../constructs/queue-with-dlq.js';
 import { lambdaEntry } from '../lambda-entry.js';
+import { SUBNET_GROUPS } from '../network/platform-network.js';
+import type { AnalyticsStack } from './analytics-stack.js';
 import type { DataStack } from './data-stack.js';
 
 export interface FulfilmentStackProps extends StackProps {
   readonly config: StageConfig;
   readonly data: DataStack;
+  /** Where the analytics consumer bridges purchases to (Kafka). */
+  readonly analytics: AnalyticsStack;
 }
 
 export type FulfilmentService = 'inventory' | 'payment' | 'shipping' | 'notification' | 'analytics';
@@ -32,6 +37,8 @@ interface ServiceSpec {
   /** The event types its subscription lets through: the SNS form of a topic-exchange routing key. */
   readonly eventTypes: readonly string[];
   readonly description: string;
+  /** Runs in the VPC (to reach Kafka). */
+  readonly inVpc?: true;
 }
 
 /** Which events each consuming service needs (and nothing else reaches it). */
@@ -60,7 +67,8 @@ export const SUBSCRIPTIONS: Readonly<Record<FulfilmentService, ServiceSpec>> = {
   analytics: {
     entry: 'analytics/handlers/analytics-consumer.ts',
     eventTypes: ORDER_EVENT_TYPES,
-    description: 'Counts order events as metrics',
+    description: 'Counts order events as metrics; bridges purchases to Kafka',
+    inVpc: true,
   },
 };
 
@@ -129,6 +137,9 @@ export class FulfilmentStack extends Stack {
         description: spec.description,
         timeout: CONSUMER_TIMEOUT,
         logRetention,
+        ...(spec.inVpc
+          ? { vpc: props.analytics.vpc, vpcSubnets: { subnetGroupName: SUBNET_GROUPS.app } }
+          : {}),
         environment: {
           DEAD_LETTER_QUEUE_URL: queue.deadLetterQueue.queueUrl,
           MAX_RECEIVE_COUNT: String(queue.maxReceiveCount),
@@ -180,6 +191,12 @@ export class FulfilmentStack extends Stack {
     notification.addEnvironment('CUSTOMERS_VIEW_TABLE_NAME', data.customersView.table.tableName);
     data.ordersView.grantQuery(notification.function);
     data.customersView.grantQuery(notification.function);
+    // Purchases to the analytics stream: the customer comes from the orders read model.
+    const analyticsConsumer = consumers.analytics;
+    props.analytics.grantProduce(analyticsConsumer, [ANALYTICS_TOPICS.userActivity]);
+    analyticsConsumer.addEnvironment('ORDERS_VIEW_TABLE_NAME', data.ordersView.table.tableName);
+    data.ordersView.grantQuery(analyticsConsumer.function);
+
     // One SES template per notifying event, from the single definition the handler renders with.
     const templatePrefix = this.stackName;
     const templates = (Object.keys(EMAIL_TEMPLATES) as NotifyingEvent[]).map((type) => {

@@ -2,11 +2,13 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { ANALYTICS_TOPICS } from '../../lambdas/analytics/domain/activity.js';
 import type { StageConfig } from '../config/stage-config.js';
 import { EventStoreStreamConsumer } from '../constructs/event-store-stream-consumer.js';
 import { PlatformFunction } from '../constructs/platform-function.js';
 import { PlatformRestApi } from '../constructs/platform-rest-api.js';
 import { lambdaEntry } from '../lambda-entry.js';
+import type { AnalyticsStack } from './analytics-stack.js';
 import type { DataStack } from './data-stack.js';
 import type { FulfilmentStack } from './fulfilment-stack.js';
 
@@ -14,6 +16,7 @@ export interface ServicesStackProps extends StackProps {
   readonly config: StageConfig;
   readonly data: DataStack;
   readonly fulfilment: FulfilmentStack;
+  readonly analytics: AnalyticsStack;
 }
 
 type Access = 'append' | 'orders' | 'customers' | 'idempotency' | 'inventory';
@@ -206,7 +209,6 @@ export class ServicesStack extends Stack {
       this.api.addRoute(route.method, route.path, fn.function, { jsonObjectBody: route.body });
       functions[route.id] = fn;
     }
-    this.routeFunctions = functions;
 
     // POST /orders?wait=inventory: request-reply with the inventory service.
     const placeOrder = functions.PlaceOrder as PlatformFunction;
@@ -215,6 +217,35 @@ export class ServicesStack extends Stack {
     placeOrder.addEnvironment('STOCK_CHECK_REPLY_QUEUE_URL', stockCheckReplies.queue.queueUrl);
     stockCheckRequests.queue.grantSendMessages(placeOrder.function);
     stockCheckReplies.queue.grantConsumeMessages(placeOrder.function);
+
+    // Analytics: ingest to Kafka, and the windowed results in Redis. Both run in the VPC.
+    const { analytics } = props;
+    const ingest = analytics.analyticsFunction(
+      'IngestEvents',
+      {
+        entry: lambdaEntry('analytics/handlers/ingest-events.ts'),
+        serviceName: 'analytics',
+        description: 'POST /events: validates activity events and produces them to user_activity',
+        timeout: Duration.seconds(10),
+      },
+      this,
+    );
+    analytics.grantProduce(ingest, [ANALYTICS_TOPICS.userActivity]);
+    this.api.addRoute('POST', '/events', ingest.function, { jsonObjectBody: true });
+    functions.IngestEvents = ingest;
+    const userAnalytics = analytics.analyticsFunction(
+      'GetUserAnalytics',
+      {
+        entry: lambdaEntry('analytics/handlers/get-user-analytics.ts'),
+        serviceName: 'analytics',
+        description: "GET /analytics/users/{userId}: a user's closed windows",
+        timeout: Duration.seconds(10),
+      },
+      this,
+    );
+    analytics.grantReadResults(userAnalytics);
+    this.api.addRoute('GET', '/analytics/users/{userId}', userAnalytics.function);
+    functions.GetUserAnalytics = userAnalytics;
 
     this.projector = new EventStoreStreamConsumer(this, 'ReadModelProjector', {
       table: data.eventStore.table,
@@ -238,6 +269,7 @@ export class ServicesStack extends Stack {
     data.customersView.grantProject(this.projector.handler.function);
     data.eventStore.encryptionKey.grantDecrypt(this.projector.handler.function);
 
+    this.routeFunctions = functions;
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the REST API' });
     new CfnOutput(this, 'UserPoolId', { value: data.users.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: data.users.client.userPoolClientId });

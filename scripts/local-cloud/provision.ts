@@ -34,6 +34,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { CfnResource, StackArtifact } from './assembly.js';
+import { isCustomResourceType } from './custom-resources.js';
 import { type ResolveContext, resolve, UnresolvableError } from './intrinsics.js';
 import { Registry, type ResourceState } from './registry.js';
 
@@ -515,6 +516,30 @@ function dependsOn(resource: CfnResource): string[] {
   return d === undefined ? [] : Array.isArray(d) ? d : [d];
 }
 
+/** A custom resource whose properties resolved, handed to {@link ProvisionOptions.customResource}. */
+export interface CustomResourceArgs {
+  readonly stack: StackArtifact;
+  readonly logicalId: string;
+  readonly resource: CfnResource;
+  readonly props: Props;
+}
+
+export interface ProvisionOptions {
+  readonly clients?: Clients;
+  readonly log?: (line: string) => void;
+  readonly engines?: LocalEngines;
+  /** Where to record the resources (a new registry by default). */
+  readonly registry?: Registry;
+  /**
+   * Applies a custom resource (`Custom::*`, `AWS::CloudFormation::CustomResource`) and returns its
+   * state; undefined leaves it a stand-in. Errors fail the provisioning, as a failed custom
+   * resource fails a deployment.
+   */
+  readonly customResource?: (args: CustomResourceArgs) => Promise<ResourceState | undefined>;
+  /** Runs once a stack's resources and outputs are provisioned (CloudFormation's cleanup phase). */
+  readonly afterStack?: (stack: StackArtifact) => Promise<void>;
+}
+
 /**
  * Provisions every stack of the assembly on an AWS-compatible endpoint, in dependency order, and
  * returns what it made. Unresolvable references and unsupported types are findings, not crashes.
@@ -522,10 +547,10 @@ function dependsOn(resource: CfnResource): string[] {
 export async function provision(
   stacks: readonly StackArtifact[],
   target: AwsTarget,
-  options: { clients?: Clients; log?: (line: string) => void; engines?: LocalEngines } = {},
+  options: ProvisionOptions = {},
 ): Promise<ProvisionResult> {
   const clients = options.clients ?? awsClients(target);
-  const registry = new Registry();
+  const registry = options.registry ?? new Registry();
   const provisioned: Finding[] = [];
   const unsupported: Finding[] = [];
 
@@ -540,6 +565,14 @@ export async function provision(
       stackOutput: (stack, output) => registry.outputs[stack]?.[output],
     };
     let pending = Object.entries(stack.template.Resources);
+    /** Custom resources waiting for their properties (their ServiceToken's function, say). */
+    const unresolvedCustom = new Set<string>();
+    const standIn = (logicalId: string, resource: CfnResource, props: Props) =>
+      registry.set(
+        stack.stackName,
+        logicalId,
+        syntheticState(resource.Type, stack, logicalId, props, target),
+      );
     while (pending.length > 0) {
       const next: typeof pending = [];
       const blocked = new Map<string, string>();
@@ -550,21 +583,30 @@ export async function provision(
           continue;
         }
         const handler = HANDLERS[resource.Type];
+        const custom = isCustomResourceType(resource.Type);
         let props: Props;
         try {
           props = (resolve(resource.Properties ?? {}, ctx, `${logicalId}.Properties`) ?? {}) as Props;
         } catch (e) {
           if (!(e instanceof UnresolvableError)) throw e;
-          if (handler) {
+          if (handler || custom) {
             next.push([logicalId, resource]);
             blocked.set(logicalId, e.message);
+            if (custom) unresolvedCustom.add(logicalId);
             continue;
           }
           // Resources with no local effect need no exact values; their stand-in is enough.
           props = (resource.Properties ?? {}) as Props;
         }
+        unresolvedCustom.delete(logicalId);
         const finding = { stackName: stack.stackName, logicalId, type: resource.Type };
-        if (handler) {
+        const applied = custom
+          ? await options.customResource?.({ stack, logicalId, resource, props })
+          : undefined;
+        if (applied) {
+          registry.set(stack.stackName, logicalId, applied);
+          provisioned.push({ ...finding, message: applied.ref });
+        } else if (handler) {
           const state = await handler({
             stack,
             logicalId,
@@ -576,16 +618,9 @@ export async function provision(
           registry.set(stack.stackName, logicalId, state);
           provisioned.push({ ...finding, message: state.ref });
         } else {
-          registry.set(
-            stack.stackName,
-            logicalId,
-            syntheticState(resource.Type, stack, logicalId, props, target),
-          );
+          standIn(logicalId, resource, props);
           const known =
-            NO_LOCAL_EFFECT.has(resource.Type) ||
-            resource.Type.startsWith(NETWORK_PREFIX) ||
-            resource.Type.startsWith('Custom::') ||
-            resource.Type === 'AWS::CloudFormation::CustomResource';
+            NO_LOCAL_EFFECT.has(resource.Type) || resource.Type.startsWith(NETWORK_PREFIX) || custom;
           if (!known) {
             unsupported.push({
               ...finding,
@@ -593,6 +628,19 @@ export async function provision(
             });
           }
         }
+      }
+      const stuckCustom = next.find(([logicalId]) => unresolvedCustom.has(logicalId));
+      if (next.length === pending.length && stuckCustom) {
+        // A custom resource whose properties never resolve is not run: a stand-in, as before custom
+        // resources were run, and what waits for it may go on.
+        const [logicalId, resource] = stuckCustom;
+        options.log?.(
+          `${stack.stackName}/${logicalId} (${resource.Type}) is not run, its properties do not resolve: ${blocked.get(logicalId)}`,
+        );
+        unresolvedCustom.delete(logicalId);
+        standIn(logicalId, resource, (resource.Properties ?? {}) as Props);
+        pending = next.filter(([id]) => id !== logicalId);
+        continue;
       }
       if (next.length === pending.length) {
         // No progress: what is left references something that will never exist.
@@ -619,6 +667,7 @@ export async function provision(
       }
     }
     registry.outputs[stack.stackName] = outputs;
+    await options.afterStack?.(stack);
     options.log?.(`provisioned ${stack.stackName}`);
   }
   return { registry, provisioned, unsupported };

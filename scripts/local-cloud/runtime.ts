@@ -6,6 +6,18 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalApiGateway, type Route, readRestApis } from './api-gateway.js';
 import { assetPathOf, readAssembly, resourcesOfType, type StackArtifact } from './assembly.js';
 import { JwtIssuer } from './auth/jwt-issuer.js';
+import {
+  CustomResourceError,
+  type CustomResourceRecord,
+  type CustomResourceRequestType,
+  type CustomResourceStore,
+  cdkFrameworkHandler,
+  cloudFormationProperties,
+  FileCustomResourceStore,
+  MemoryCustomResourceStore,
+  ResponseEndpoint,
+  sendCustomResourceRequest,
+} from './custom-resources.js';
 import { type CheckpointStore, FileCheckpointStore } from './event-sources/checkpoints.js';
 import { DynamoDbStreamEventSource } from './event-sources/dynamodb-streams.js';
 import { parseFilterCriteria } from './event-sources/filter.js';
@@ -22,11 +34,12 @@ import {
   attributeOf,
   awsClients,
   type Clients,
+  type CustomResourceArgs,
   type Finding,
   type LocalEngines,
   provision,
 } from './provision.js';
-import type { Registry } from './registry.js';
+import { Registry, type ResourceState } from './registry.js';
 
 export interface LocalCloudOptions {
   /** The cloud assembly to run. @default 'cdk.out' */
@@ -49,7 +62,32 @@ export interface LocalCloudOptions {
    * @default '.local-cloud/stream-checkpoints.json'
    */
   readonly streamCheckpoints?: string | false;
+  /**
+   * Where Lambda-backed custom resources keep what was last applied (properties, physical id)
+   * across restarts, as a stack does: a custom resource recorded there gets an Update at the next
+   * start, one removed from its stack a Delete. `false` keeps it in memory: every start creates.
+   * @default '.local-cloud/custom-resources.json'
+   */
+  readonly customResourceState?: string | false;
 }
+
+/** A request sent to a Lambda-backed custom resource during start-up, and how it ended. */
+export interface AppliedCustomResource {
+  readonly stackName: string;
+  readonly logicalId: string;
+  readonly resourceType: string;
+  readonly requestType: CustomResourceRequestType;
+  /** The physical id answered (or, for a Delete, the one deleted). */
+  readonly physicalResourceId: string;
+  readonly status: 'SUCCESS' | 'FAILED';
+  readonly reason?: string;
+}
+
+/**
+ * Time given to a custom resource's function beyond its own timeout to answer: a cold start
+ * (init is limited to 10 s, apart from the timeout) and the response on its way.
+ */
+const CUSTOM_RESOURCE_MARGIN_MS = 15_000;
 
 export interface LocalFunctionInfo {
   readonly stackName: string;
@@ -71,6 +109,8 @@ export class LocalCloud {
   readonly functions = new Map<string, LocalFunctionInfo>();
   readonly eventSources: EventSource[] = [];
   readonly unsupported: Finding[] = [];
+  /** Requests sent to Lambda-backed custom resources during start-up, in order. */
+  readonly customResources: AppliedCustomResource[] = [];
   url = '';
   routes: Route[] = [];
   private api?: LocalApiGateway;
@@ -95,6 +135,13 @@ export class LocalCloud {
   }
 
   private checkpoints?: CheckpointStore;
+  /** Functions built so far by `stack/logicalId`; undefined for those that are not run locally. */
+  private readonly built = new Map<string, LocalFunctionInfo | undefined>();
+  private stacks: StackArtifact[] = [];
+  private customResourceStore?: CustomResourceStore;
+  private responses?: ResponseEndpoint;
+  /** Old physical ids replaced by an Update, deleted once their stack is provisioned. */
+  private readonly replaced: CustomResourceRecord[] = [];
 
   private checkpointStore(): CheckpointStore | undefined {
     const file = this.options.streamCheckpoints ?? '.local-cloud/stream-checkpoints.json';
@@ -138,13 +185,22 @@ export class LocalCloud {
   private async boot(): Promise<void> {
     const { target } = this.options;
     const stacks = readAssembly(this.options.assemblyDir ?? 'cdk.out');
-    const result = await provision(stacks, target, {
-      clients: this.clients,
-      log: this.log,
-      engines: this.options.engines,
-    });
-    this.registry = result.registry;
-    this.unsupported.push(...result.unsupported);
+    this.stacks = stacks;
+    this.registry = new Registry();
+    try {
+      const result = await provision(stacks, target, {
+        clients: this.clients,
+        log: this.log,
+        engines: this.options.engines,
+        registry: this.registry,
+        customResource: (args) => this.applyCustomResource(args),
+        afterStack: (stack) => this.cleanUpCustomResources(stack),
+      });
+      this.unsupported.push(...result.unsupported);
+    } finally {
+      await this.responses?.close();
+      this.responses = undefined;
+    }
 
     for (const stack of stacks) this.startFunctions(stack);
     for (const stack of stacks) await this.startEventSources(stack);
@@ -183,68 +239,250 @@ export class LocalCloud {
   }
 
   private startFunctions(stack: StackArtifact): void {
+    for (const [logicalId] of resourcesOfType(stack, 'AWS::Lambda::Function')) {
+      const info = this.localFunction(stack, logicalId);
+      if (!info) continue;
+      // In template order, whether or not a custom resource started it earlier.
+      const key = `${stack.stackName}/${logicalId}`;
+      this.functions.delete(key);
+      this.functions.set(key, info);
+    }
+  }
+
+  /**
+   * The local function of an `AWS::Lambda::Function` of the assembly, built once from its asset and
+   * its environment resolved against what is provisioned; undefined (with a finding) when it is not
+   * run locally. Used for every function at start and, earlier, for those behind custom resources.
+   */
+  private localFunction(stack: StackArtifact, logicalId: string): LocalFunctionInfo | undefined {
+    const key = `${stack.stackName}/${logicalId}`;
+    if (this.built.has(key)) return this.built.get(key);
+    const info = this.buildFunction(stack, logicalId);
+    this.built.set(key, info);
+    if (info) this.functions.set(key, info);
+    return info;
+  }
+
+  private buildFunction(stack: StackArtifact, logicalId: string): LocalFunctionInfo | undefined {
+    const resource = stack.template.Resources[logicalId];
+    if (resource?.Type !== 'AWS::Lambda::Function') return undefined;
     const ctx = this.context(stack);
     const { target } = this.options;
-    for (const [logicalId, resource] of resourcesOfType(stack, 'AWS::Lambda::Function')) {
-      const p = resource.Properties ?? {};
-      const finding = { stackName: stack.stackName, logicalId, type: resource.Type };
-      const runtime = String(p.Runtime ?? '');
-      if (!runtime.startsWith('nodejs')) {
-        this.unsupported.push({
-          ...finding,
-          message: `runtime ${runtime || '(image)'} is not run locally (Node.js only)`,
-        });
-        continue;
-      }
-      const assetDir = assetPathOf(stack, resource);
-      if (!assetDir || !existsSync(assetDir)) {
-        this.unsupported.push({
-          ...finding,
-          message: 'code is not a local asset (inline or S3 code is not run)',
-        });
-        continue;
-      }
-      const environment: Record<string, string> = {};
-      const variables = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
-        {}) as Record<string, unknown>;
-      for (const [key, value] of Object.entries(variables)) {
-        try {
-          environment[key] = String(resolve(value, ctx, `${logicalId}.Environment.Variables.${key}`));
-        } catch (e) {
-          if (!(e instanceof UnresolvableError)) throw e;
-          this.unsupported.push({ ...finding, message: `environment variable ${key}: ${e.message}` });
-        }
-      }
-      const state = this.resources.get(stack.stackName, logicalId);
-      const name = state?.ref ?? logicalId;
-      const spec: FunctionSpec = {
-        name,
-        assetDir,
-        handler: String(p.Handler ?? 'index.handler'),
-        timeoutSeconds: Number(p.Timeout ?? 3),
-        memoryMb: Number(p.MemorySize ?? 128),
-        reservedConcurrency:
-          p.ReservedConcurrentExecutions === undefined ? undefined : Number(p.ReservedConcurrentExecutions),
-        region: target.region,
-        accountId: target.accountId,
-        environment: {
-          AWS_ENDPOINT_URL: target.endpoint,
-          ...this.options.environment,
-          ...environment,
-        },
-      };
-      const fn = new LocalFunction(spec, {
-        defaultConcurrency: this.options.defaultConcurrency ?? 10,
-        log: this.options.functionLog,
+    const p = resource.Properties ?? {};
+    const finding = { stackName: stack.stackName, logicalId, type: resource.Type };
+    const runtime = String(p.Runtime ?? '');
+    if (!runtime.startsWith('nodejs')) {
+      this.unsupported.push({
+        ...finding,
+        message: `runtime ${runtime || '(image)'} is not run locally (Node.js only)`,
       });
-      this.functions.set(`${stack.stackName}/${logicalId}`, {
-        stackName: stack.stackName,
-        logicalId,
-        name,
-        arn: String(state?.attrs.Arn ?? ''),
-        fn,
-      });
+      return undefined;
     }
+    const assetDir = assetPathOf(stack, resource);
+    if (!assetDir || !existsSync(assetDir)) {
+      this.unsupported.push({
+        ...finding,
+        message: 'code is not a local asset (inline or S3 code is not run)',
+      });
+      return undefined;
+    }
+    const environment: Record<string, string> = {};
+    const variables = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+      {}) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(variables)) {
+      try {
+        environment[key] = String(resolve(value, ctx, `${logicalId}.Environment.Variables.${key}`));
+      } catch (e) {
+        if (!(e instanceof UnresolvableError)) throw e;
+        this.unsupported.push({ ...finding, message: `environment variable ${key}: ${e.message}` });
+      }
+    }
+    const state = this.resources.get(stack.stackName, logicalId);
+    const name = state?.ref ?? logicalId;
+    const spec: FunctionSpec = {
+      name,
+      assetDir,
+      handler: String(p.Handler ?? 'index.handler'),
+      timeoutSeconds: Number(p.Timeout ?? 3),
+      memoryMb: Number(p.MemorySize ?? 128),
+      reservedConcurrency:
+        p.ReservedConcurrentExecutions === undefined ? undefined : Number(p.ReservedConcurrentExecutions),
+      region: target.region,
+      accountId: target.accountId,
+      environment: {
+        AWS_ENDPOINT_URL: target.endpoint,
+        ...this.options.environment,
+        ...environment,
+      },
+    };
+    const fn = new LocalFunction(spec, {
+      defaultConcurrency: this.options.defaultConcurrency ?? 10,
+      log: this.options.functionLog,
+    });
+    return {
+      stackName: stack.stackName,
+      logicalId,
+      name,
+      arn: String(state?.attrs.Arn ?? ''),
+      fn,
+    };
+  }
+
+  private customResourceState(): CustomResourceStore {
+    const file = this.options.customResourceState ?? '.local-cloud/custom-resources.json';
+    this.customResourceStore ??=
+      file === false ? new MemoryCustomResourceStore() : new FileCustomResourceStore(file);
+    return this.customResourceStore;
+  }
+
+  /**
+   * The function a custom resource's ServiceToken names, when it is a function of the assembly
+   * that runs locally and not one of aws-cdk-lib's own handlers (those stay stand-ins).
+   */
+  private serviceFunction(serviceToken: unknown): LocalFunctionInfo | undefined {
+    if (typeof serviceToken !== 'string' || serviceToken === '') return undefined;
+    const target = this.resources.findByArnOrRef(serviceToken);
+    if (target?.type !== 'AWS::Lambda::Function' || target.attrs.Arn !== serviceToken) return undefined;
+    const stack = this.stacks.find((s) => s.stackName === target.stackName);
+    const resource = stack?.template.Resources[target.logicalId];
+    if (!stack || !resource || cdkFrameworkHandler(target.logicalId, resource)) return undefined;
+    return this.localFunction(stack, target.logicalId);
+  }
+
+  private stackId(stack: StackArtifact): string {
+    return String(resolve({ Ref: 'AWS::StackId' }, this.context(stack)));
+  }
+
+  /** Sends one request; the outcome is recorded in `customResources` and logged. */
+  private async sendCustomResource(
+    fnInfo: LocalFunctionInfo,
+    stack: StackArtifact,
+    request: {
+      RequestType: CustomResourceRequestType;
+      ServiceToken: string;
+      ResourceType: string;
+      LogicalResourceId: string;
+      PhysicalResourceId?: string;
+      ResourceProperties: Record<string, unknown>;
+      OldResourceProperties?: Record<string, unknown>;
+    },
+  ) {
+    this.responses ??= new ResponseEndpoint();
+    const outcome = await sendCustomResourceRequest(
+      { ...request, StackId: this.stackId(stack) },
+      {
+        invoke: (event) => fnInfo.fn.invoke(event),
+        endpoint: this.responses,
+        timeoutMs: fnInfo.fn.spec.timeoutSeconds * 1000 + CUSTOM_RESOURCE_MARGIN_MS,
+      },
+    );
+    const physicalResourceId = outcome.ok
+      ? outcome.response.PhysicalResourceId || (request.PhysicalResourceId ?? '')
+      : (request.PhysicalResourceId ?? '');
+    const applied: AppliedCustomResource = {
+      stackName: stack.stackName,
+      logicalId: request.LogicalResourceId,
+      resourceType: request.ResourceType,
+      requestType: request.RequestType,
+      physicalResourceId,
+      status: outcome.ok ? 'SUCCESS' : 'FAILED',
+      ...(outcome.ok ? {} : { reason: outcome.reason }),
+    };
+    this.customResources.push(applied);
+    this.log(
+      `custom resource ${stack.stackName}/${request.LogicalResourceId} (${request.ResourceType}): ` +
+        `${request.RequestType} ${applied.status}${physicalResourceId ? ` ${physicalResourceId}` : ''}` +
+        `${outcome.ok ? '' : `: ${outcome.reason}`}`,
+    );
+    return outcome;
+  }
+
+  /** Runs a custom resource backed by a local function: Create, or Update of what was recorded. */
+  private async applyCustomResource(args: CustomResourceArgs): Promise<ResourceState | undefined> {
+    const { stack, logicalId, resource, props } = args;
+    const fnInfo = this.serviceFunction(props.ServiceToken);
+    if (!fnInfo) return undefined;
+    const store = this.customResourceState();
+    const previous = store.get(stack.stackName, logicalId);
+    // Another type under the same logical id is another resource: created, the old one deleted.
+    const record = previous?.resourceType === resource.Type ? previous : undefined;
+    const serviceToken = String(props.ServiceToken);
+    const properties = cloudFormationProperties(props) as Record<string, unknown>;
+    const outcome = await this.sendCustomResource(fnInfo, stack, {
+      RequestType: record ? 'Update' : 'Create',
+      ServiceToken: serviceToken,
+      ResourceType: resource.Type,
+      LogicalResourceId: logicalId,
+      ResourceProperties: properties,
+      ...(record
+        ? { PhysicalResourceId: record.physicalResourceId, OldResourceProperties: record.properties }
+        : {}),
+    });
+    if (!outcome.ok) {
+      throw new CustomResourceError(
+        stack.stackName,
+        logicalId,
+        resource.Type,
+        record ? 'Update' : 'Create',
+        outcome.reason,
+      );
+    }
+    const physicalResourceId = outcome.response.PhysicalResourceId;
+    store.set({
+      stackName: stack.stackName,
+      logicalId,
+      resourceType: resource.Type,
+      serviceToken,
+      physicalResourceId,
+      properties,
+    });
+    // A new physical id replaces the resource: CloudFormation deletes the old one after the update.
+    if (previous && (previous !== record || previous.physicalResourceId !== physicalResourceId)) {
+      this.replaced.push(previous);
+    }
+    return { type: resource.Type, ref: physicalResourceId, attrs: { ...(outcome.response.Data ?? {}) } };
+  }
+
+  /**
+   * CloudFormation's clean-up of a stack: Deletes for the physical ids replaced by an Update and for
+   * the custom resources recorded earlier that the stack no longer has. A failed Delete is logged.
+   */
+  private async cleanUpCustomResources(stack: StackArtifact): Promise<void> {
+    const replaced = this.replaced.filter((r) => r.stackName === stack.stackName);
+    const store = this.customResourceState();
+    const removed = store.ofStack(stack.stackName).filter((r) => {
+      const now = stack.template.Resources[r.logicalId];
+      return now === undefined || now.Type !== r.resourceType;
+    });
+    for (const record of [...replaced, ...[...removed].reverse()]) {
+      try {
+        await this.deleteCustomResource(stack, record);
+      } catch (e) {
+        this.log(
+          `custom resource ${stack.stackName}/${record.logicalId}: Delete failed: ${(e as Error).message}`,
+        );
+      }
+    }
+    for (const record of removed) store.delete(stack.stackName, record.logicalId);
+  }
+
+  private async deleteCustomResource(stack: StackArtifact, record: CustomResourceRecord): Promise<void> {
+    const fnInfo = this.serviceFunction(record.serviceToken);
+    if (!fnInfo) {
+      this.log(
+        `custom resource ${stack.stackName}/${record.logicalId} (${record.resourceType}): ` +
+          `no Delete sent for ${record.physicalResourceId}: its function ${record.serviceToken} is not in the assembly`,
+      );
+      return;
+    }
+    await this.sendCustomResource(fnInfo, stack, {
+      RequestType: 'Delete',
+      ServiceToken: record.serviceToken,
+      ResourceType: record.resourceType,
+      LogicalResourceId: record.logicalId,
+      PhysicalResourceId: record.physicalResourceId,
+      ResourceProperties: record.properties,
+    });
   }
 
   private functionFor(ref: unknown): LocalFunctionInfo | undefined {
@@ -508,6 +746,7 @@ export class LocalCloud {
   }
 
   async stop(): Promise<void> {
+    await this.responses?.close();
     await Promise.allSettled(this.eventSources.map((s) => s.stop()));
     this.checkpoints?.flush();
     await this.api?.close();

@@ -37,6 +37,8 @@ const common = {
   occurredAt,
   sessionId: z.string().max(128).optional(),
   userAgent: z.string().max(512).optional(),
+  /** Set by the platform at ingest (a client's value is replaced). */
+  receivedAt: z.iso.datetime({ offset: true }).optional(),
 };
 const page = z.string().min(1, 'page must not be empty').max(2048);
 const sku = z.string().min(1).max(64);

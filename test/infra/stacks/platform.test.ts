@@ -21,11 +21,19 @@ function synthStage(stage: StageName) {
 }
 
 /**
- * The eleven routes of PLATFORM.md, with the function (ServicesStack route id) that serves each and,
+ * The routes of PLATFORM.md, with the function (ServicesStack route id) that serves each and,
  * for queries, the read model it reads, for stock updates the table it writes; commands append to
  * the event store.
  */
-const ROUTES: readonly { method: string; path: string; fn: string; reads?: string; writes?: string }[] = [
+const ROUTES: readonly {
+  method: string;
+  path: string;
+  fn: string;
+  reads?: string;
+  writes?: string;
+  /** Kafka and Redis, in the VPC (analytics). */
+  analytics?: true;
+}[] = [
   { method: 'POST', path: '/orders', fn: 'PlaceOrder' },
   { method: 'GET', path: '/orders/{orderId}', fn: 'GetOrder', reads: 'OrdersViewTable' },
   { method: 'POST', path: '/orders/{orderId}/cancel', fn: 'CancelOrder' },
@@ -42,8 +50,10 @@ const ROUTES: readonly { method: string; path: string; fn: string; reads?: strin
   { method: 'POST', path: '/customers/{customerId}/deactivate', fn: 'DeactivateCustomer' },
   { method: 'POST', path: '/customers/{customerId}/reactivate', fn: 'ReactivateCustomer' },
   { method: 'PUT', path: '/inventory/{sku}', fn: 'PutStock', writes: 'InventoryTable' },
+  { method: 'POST', path: '/events', fn: 'IngestEvents', analytics: true },
+  { method: 'GET', path: '/analytics/users/{userId}', fn: 'GetUserAnalytics', analytics: true },
 ];
-const COMMANDS = ROUTES.filter((r) => !r.reads && !r.writes);
+const COMMANDS = ROUTES.filter((r) => !r.reads && !r.writes && !r.analytics);
 const QUERIES = ROUTES.filter((r) => r.reads);
 const STOCK_UPDATES = ROUTES.filter((r) => r.writes);
 const VIEW_TABLES = ['OrdersViewTable', 'CustomersViewTable'];
@@ -155,7 +165,7 @@ describe.each(STAGE_NAMES)('the %s stage', (stage) => {
     });
   });
 
-  it('serves the eleven routes of PLATFORM.md, each behind the Cognito authorizer and its own function', () => {
+  it('serves the thirteen routes of PLATFORM.md, each behind the Cognito authorizer and its own function', () => {
     const methods = methodsByRoute(services);
     expect([...methods.keys()].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     const authorizerId = platform.services.getLogicalId(

@@ -1,0 +1,159 @@
+/**
+ * The windowing function, on the MSK event source of `user_activity`: per partition, decodes each
+ * record (an undecodable one goes to the dead-letter topic with its reason, the batch goes on),
+ * applies enrichment and business rules, aggregates by event time in the configured tumbling and
+ * hopping windows through the Redis window store (exactly once per record, whatever the
+ * redeliveries), then delivers the partition's outbox: each closed window to the user's results
+ * (served by GET /analytics/users/{userId}) and to `user_metrics`, late records to
+ * `user_activity_late`, dead letters to `user_activity_dlt`.
+ *
+ * Only infrastructure failures (Redis, Kafka) fail the invocation: Lambda then retries the batch,
+ * which the store recognises as already applied.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import * as z from 'zod';
+import { requiredEnv } from '../../commons/env.js';
+import { kafkaConnectionFromEnv } from '../../commons/kafka/connection.js';
+import { createProducer, type OutgoingMessage, produce } from '../../commons/kafka/producer.js';
+import { logger, metrics, tracer } from '../../commons/powertools.js';
+import { redisFromEnv } from '../../commons/redis/connection.js';
+import {
+  type BatchRecord,
+  type OutboxEntry,
+  RedisWindowStore,
+  toStoredWindow,
+} from '../adapters/redis-window-store.js';
+import { ANALYTICS_TOPICS } from '../domain/activity.js';
+import { decodeActivity } from '../domain/decode.js';
+import { windowSpecsFromJson } from '../domain/window-config.js';
+
+/**
+ * The MSK event, leniently: Powertools' KafkaMskEventSchema requires every value, so one
+ * tombstone would fail the whole batch; here a record without a value is dead-lettered alone.
+ */
+const kafkaEventSchema = z.object({
+  eventSource: z.string().optional(),
+  records: z.record(
+    z.string(),
+    z.array(
+      z.object({
+        topic: z.string(),
+        partition: z.number().int(),
+        offset: z.number().int(),
+        timestamp: z.number().optional(),
+        key: z.string().nullish(),
+        value: z.string().nullish(),
+      }),
+    ),
+  ),
+});
+
+const specs = windowSpecsFromJson(requiredEnv('WINDOW_SPECS'));
+const resultsPerUser = Number(process.env.RESULTS_PER_USER ?? 100);
+const producer = createProducer(kafkaConnectionFromEnv(), 'analytics-windowing');
+const topics = {
+  metrics: process.env.USER_METRICS_TOPIC ?? ANALYTICS_TOPICS.userMetrics,
+  late: process.env.LATE_EVENTS_TOPIC ?? ANALYTICS_TOPICS.lateEvents,
+  dead: process.env.DEAD_LETTER_TOPIC ?? ANALYTICS_TOPICS.deadLetter,
+};
+let store: RedisWindowStore | undefined;
+
+const fromBase64 = (value: string | null | undefined): string | null =>
+  value === null || value === undefined ? null : Buffer.from(value, 'base64').toString('utf8');
+
+function toMessage(entry: OutboxEntry, source: { topic: string; partition: number }): OutgoingMessage {
+  switch (entry.kind) {
+    case 'window':
+      return {
+        topic: topics.metrics,
+        key: `${entry.key}|${entry.spec}|${entry.start}`,
+        value: JSON.stringify({ userId: entry.key, ...toStoredWindow(entry) }),
+        headers: { window: entry.spec },
+      };
+    case 'late':
+      return {
+        topic: topics.late,
+        key: entry.record.fact.key,
+        value: entry.value,
+        headers: {
+          reason: 'late',
+          streamTime: new Date(entry.record.streamTime).toISOString(),
+          missedWindows: JSON.stringify(entry.record.missed),
+          sourceTopic: source.topic,
+          sourcePartition: String(source.partition),
+          sourceOffset: String(entry.offset),
+        },
+      };
+    case 'dead':
+      return {
+        topic: topics.dead,
+        key: `${source.topic}-${source.partition}-${entry.offset}`,
+        value: entry.value ?? '',
+        headers: {
+          reason: entry.reason.slice(0, 1000),
+          sourceTopic: source.topic,
+          sourcePartition: String(source.partition),
+          sourceOffset: String(entry.offset),
+        },
+      };
+  }
+}
+
+/** Delivers the partition's outbox until it is empty. */
+async function deliver(windowStore: RedisWindowStore, topic: string, partition: number): Promise<number> {
+  let delivered = 0;
+  for (;;) {
+    const entries = await windowStore.pending(topic, partition, 500);
+    if (entries.length === 0) return delivered;
+    const windows = entries.filter((e): e is Extract<OutboxEntry, { kind: 'window' }> => e.kind === 'window');
+    await windowStore.storeResults(windows);
+    await produce(
+      producer,
+      entries.map((e) => toMessage(e, { topic, partition })),
+    );
+    await windowStore.acknowledge(topic, partition, entries.length);
+    metrics.addMetric('WindowsEmitted', MetricUnit.Count, windows.length);
+    delivered += entries.length;
+  }
+}
+
+export const handler = async (event: unknown, context: Context): Promise<void> => {
+  logger.addContext(context);
+  metrics.captureColdStartMetric();
+  try {
+    const parsed = kafkaEventSchema.parse(event);
+    store ??= new RedisWindowStore(await redisFromEnv(), specs, { resultsPerUser });
+    for (const records of Object.values(parsed.records)) {
+      const first = records[0];
+      if (!first) continue;
+      const batch: BatchRecord[] = [...records]
+        .sort((a, b) => a.offset - b.offset)
+        .map((r) => {
+          const value = fromBase64(r.value);
+          const decoded = decodeActivity(value);
+          return decoded.kind === 'fact'
+            ? { offset: r.offset, fact: decoded.fact, value }
+            : decoded.kind === 'excluded'
+              ? { offset: r.offset, excluded: decoded.reason, value }
+              : { offset: r.offset, deadReason: decoded.reason, value };
+        });
+      const outcome = await store.applyBatch(first.topic, first.partition, batch);
+      const delivered = await deliver(store, first.topic, first.partition);
+      logger.info('Partition batch', {
+        topic: first.topic,
+        partition: first.partition,
+        ...outcome,
+        delivered,
+      });
+      metrics.addMetric('ActivityRecordsApplied', MetricUnit.Count, outcome.applied);
+      metrics.addMetric('ActivityRecordsRedelivered', MetricUnit.Count, outcome.redelivered);
+      metrics.addMetric('LateEvents', MetricUnit.Count, outcome.late);
+      metrics.addMetric('DeadLetteredRecords', MetricUnit.Count, outcome.dead);
+      metrics.addMetric('ExcludedEvents', MetricUnit.Count, outcome.excluded);
+      tracer.putAnnotation('partition', `${first.topic}-${first.partition}`);
+    }
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+};
