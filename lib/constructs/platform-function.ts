@@ -133,6 +133,11 @@ export class PlatformFunction extends Construct {
       // ESM bundles of CommonJS dependencies still call require(); give them one.
       banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       externalModules: ['@aws-sdk/*'],
+      // The Kafka client's compression codecs load a .wasm file next to their module, which a
+      // bundle does not carry; the package ships a build with the module inlined for bundlers.
+      esbuildArgs: {
+        '--alias:@platformatic/wasm-utils': './node_modules/@platformatic/wasm-utils/dist/bundled.js',
+      },
       ...props.functionProps?.bundling,
     };
 

@@ -6,6 +6,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalApiGateway, type Route, readRestApis } from './api-gateway.js';
 import { assetPathOf, readAssembly, resourcesOfType, type StackArtifact } from './assembly.js';
 import { JwtIssuer } from './auth/jwt-issuer.js';
+import { LocalControlPlane } from './control-plane.js';
 import {
   CustomResourceError,
   type CustomResourceRecord,
@@ -109,6 +110,8 @@ export class LocalCloud {
   readonly functions = new Map<string, LocalFunctionInfo>();
   readonly eventSources: EventSource[] = [];
   readonly unsupported: Finding[] = [];
+  /** AWS control-plane calls for the engines that stand in for managed services (MSK). */
+  private readonly controlPlane = new LocalControlPlane(() => this.registry);
   /** Requests sent to Lambda-backed custom resources during start-up, in order. */
   readonly customResources: AppliedCustomResource[] = [];
   url = '';
@@ -187,6 +190,7 @@ export class LocalCloud {
     const stacks = readAssembly(this.options.assemblyDir ?? 'cdk.out');
     this.stacks = stacks;
     this.registry = new Registry();
+    await this.controlPlane.listen();
     try {
       const result = await provision(stacks, target, {
         clients: this.clients,
@@ -311,6 +315,7 @@ export class LocalCloud {
       accountId: target.accountId,
       environment: {
         AWS_ENDPOINT_URL: target.endpoint,
+        ...this.controlPlane.environment,
         ...this.options.environment,
         ...environment,
       },
@@ -747,6 +752,7 @@ export class LocalCloud {
 
   async stop(): Promise<void> {
     await this.responses?.close();
+    await this.controlPlane.close();
     await Promise.allSettled(this.eventSources.map((s) => s.stop()));
     this.checkpoints?.flush();
     await this.api?.close();

@@ -187,7 +187,8 @@ export class RedisWindowStore {
       }
       const aggregator = new WindowedAggregator(
         this.specs,
-        streamTimeText === null ? {} : { streamTime: Number(streamTimeText) },
+        // -1: no fact seen yet on the partition (only dead letters, say).
+        streamTimeText === null || Number(streamTimeText) < 0 ? {} : { streamTime: Number(streamTimeText) },
       );
       const outbox: string[] = [];
       let late = 0;

@@ -45,8 +45,10 @@ export const handler = customResource<Properties>(async (request) => {
   const admin = new Admin(clientOptions(connectionFor(bootstrap), 'kafka-topics-resource'));
   try {
     const wanted = toSpecs(props.Topics);
-    const metadata = await admin.metadata({ topics: [] });
-    const existing = [...metadata.topics.entries()].map(([name, t]) => ({
+    const names = new Set(await admin.listTopics());
+    const present = wanted.map((t) => t.name).filter((name) => names.has(name));
+    const metadata = present.length > 0 ? await admin.metadata({ topics: present }) : undefined;
+    const existing = [...(metadata?.topics.entries() ?? [])].map(([name, t]) => ({
       name,
       partitions: t.partitionsCount,
     }));

@@ -153,6 +153,15 @@ describe('RedisWindowStore on the local Redis', () => {
     expect(sortWindows(windowsOf(await drainAll(store, 3)))).toEqual(sortWindows(reference(records).closed));
   });
 
+  it('goes on after a batch of dead letters only (no stream time yet)', async () => {
+    const store = new RedisWindowStore(redis, SPECS, { prefix: `t-${randomUUID()}` });
+    await store.applyBatch(TOPIC, 0, [{ offset: 0, deadReason: 'value is not JSON', value: '{' }]);
+    const fact: ActivityFact = { key: 'ada', eventTime: 1_000, type: 'page_view', page: '/' };
+    const outcome = await store.applyBatch(TOPIC, 0, [{ offset: 1, fact, value: '{}' }]);
+    expect(outcome.applied).toBe(1);
+    expect(outcome.streamTime).toBe(1_000);
+  });
+
   it("keeps a user's closed windows once each, newest first, at most resultsPerUser", async () => {
     const store = new RedisWindowStore(redis, SPECS, { prefix: `t-${randomUUID()}`, resultsPerUser: 3 });
     const w = (start: number) => ({
