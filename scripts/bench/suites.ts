@@ -1,5 +1,6 @@
 import { batchSuite } from './batch.js';
 import { eventStoreSuite } from './event-store.js';
+import { kafkaSuite } from './kafka.js';
 import { localCloudSuite } from './local-cloud.js';
 import { ordersSuite } from './orders.js';
 import { synthSuite } from './synth.js';
@@ -30,4 +31,5 @@ export const suites: readonly BenchSuite[] = [
   ordersSuite,
   batchSuite,
   windowingSuite,
+  kafkaSuite,
 ];
