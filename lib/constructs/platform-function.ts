@@ -135,8 +135,10 @@ export class PlatformFunction extends Construct {
       externalModules: ['@aws-sdk/*'],
       // The Kafka client's compression codecs load a .wasm file next to their module, which a
       // bundle does not carry; the package ships a build with the module inlined for bundlers.
+      // Its Avro support (schema registry only, unused here) is left out.
       esbuildArgs: {
         '--alias:@platformatic/wasm-utils': './node_modules/@platformatic/wasm-utils/dist/bundled.js',
+        '--alias:avsc': './lambdas/commons/kafka/avsc-unavailable.ts',
       },
       ...props.functionProps?.bundling,
     };
