@@ -51,6 +51,7 @@ async function boot(engines: EngineEndpoints): Promise<LocalCloud> {
       kafkaBrokers: engines.kafkaBrokers,
       redisUrl: engines.redisUrl,
       rabbitUrl: engines.rabbitmqUrl,
+      rabbitManagementUrl: engines.rabbitmqManagementUrl,
     },
     log: (line) => process.stderr.write(`[local-cloud] ${line}\n`),
     functionLog: (fn, line) => process.stderr.write(`[${fn}] ${line}\n`),

@@ -27,6 +27,7 @@ export const ordersSuite: BenchSuite = {
         kafkaBrokers: engines.kafkaBrokers,
         redisUrl: engines.redisUrl,
         rabbitUrl: engines.rabbitmqUrl,
+        rabbitManagementUrl: engines.rabbitmqManagementUrl,
       },
       port: 0,
       log: () => undefined,

@@ -11,6 +11,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateSecretCommand,
   DescribeSecretCommand,
+  GetSecretValueCommand,
   ResourceExistsException,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
@@ -51,8 +52,10 @@ export interface LocalEngines {
   readonly kafkaBrokers?: readonly string[];
   /** For ElastiCache. @default 'redis://127.0.0.1:6379' */
   readonly redisUrl?: string;
-  /** For Amazon MQ for RabbitMQ. @default 'amqp://guest:guest@127.0.0.1:5672' */
+  /** For Amazon MQ for RabbitMQ (an administrator's credentials). @default 'amqp://guest:guest@127.0.0.1:5672' */
   readonly rabbitUrl?: string;
+  /** Its management API. @default 'http://127.0.0.1:15672' */
+  readonly rabbitManagementUrl?: string;
 }
 
 export interface Finding {
@@ -393,16 +396,62 @@ const elastiCache =
     };
   };
 
-const mqBroker: Handler = async ({ stack, logicalId, props, target, engines }) => {
+/**
+ * `{{resolve:secretsmanager:<id>:SecretString:<json-key>:...}}`: CloudFormation's dynamic
+ * reference to a secret, read from the emulator's Secrets Manager.
+ */
+async function resolveSecretReference(value: string, clients: Clients): Promise<string> {
+  const match = /^\{\{resolve:secretsmanager:(.+?)(?::SecretString:([^:}]*)(?::[^}]*)?)?\}\}$/.exec(value);
+  if (!match?.[1]) return value;
+  const out = await clients.secrets.send(new GetSecretValueCommand({ SecretId: match[1] }));
+  const text = out.SecretString ?? '';
+  if (!match[2]) return text;
+  const field = (JSON.parse(text) as Record<string, unknown>)[match[2]];
+  if (typeof field !== 'string') throw new Error(`secret ${match[1]} has no string field ${match[2]}`);
+  return field;
+}
+
+/**
+ * Amazon MQ for RabbitMQ on the local RabbitMQ: the broker's users (from the template, their
+ * passwords resolved from Secrets Manager) are created as administrators through the management
+ * API, as Amazon MQ creates them, so that clients log in with the credentials the stack gave them.
+ */
+const mqBroker: Handler = async ({ stack, logicalId, props, target, engines, clients }) => {
   const name = str(props.BrokerName) ?? physicalName(stack.stackName, logicalId, 50);
   const arn = `arn:aws:mq:${target.region}:${target.accountId}:broker:${name}:b-local`;
   const url = new URL(engines.rabbitUrl ?? 'amqp://guest:guest@127.0.0.1:5672');
+  const management = new URL(engines.rabbitManagementUrl ?? 'http://127.0.0.1:15672');
+  const admin = `Basic ${Buffer.from(`${decodeURIComponent(url.username || 'guest')}:${decodeURIComponent(url.password || 'guest')}`).toString('base64')}`;
+  const users = (props.Users as { Username?: unknown; Password?: unknown }[] | undefined) ?? [];
+  for (const user of users) {
+    const username = str(user.Username);
+    const password = str(user.Password);
+    if (!username || password === undefined) continue;
+    const resolved = await resolveSecretReference(password, clients);
+    const put = async (path: string, body: unknown) => {
+      const response = await fetch(new URL(path, management), {
+        method: 'PUT',
+        headers: { authorization: admin, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (!response.ok)
+        throw new Error(`RabbitMQ management ${path}: ${response.status} ${await response.text()}`);
+    };
+    await put(`/api/users/${encodeURIComponent(username)}`, { password: resolved, tags: 'administrator' });
+    await put(`/api/permissions/%2F/${encodeURIComponent(username)}`, {
+      configure: '.*',
+      write: '.*',
+      read: '.*',
+    });
+  }
   return {
     type: 'AWS::AmazonMQ::Broker',
     ref: 'b-local',
     attrs: {
       Arn: arn,
+      Id: 'b-local',
       AmqpEndpoints: [`amqp://${url.host}`],
+      ConsoleURLs: [management.origin],
       LocalRabbitUrl: url.toString(),
       LocalEngine: 'rabbitmq',
     },

@@ -54,6 +54,7 @@ export async function startApp(subject: string, config?: Record<string, unknown>
       kafkaBrokers: engines.kafkaBrokers,
       redisUrl: engines.redisUrl,
       rabbitUrl: engines.rabbitmqUrl,
+      rabbitManagementUrl: engines.rabbitmqManagementUrl,
     },
     port: 0,
     log: () => undefined,

@@ -9,7 +9,6 @@
  */
 import type { BaseOptions } from '@platformatic/kafka';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
-import { requiredEnv } from '../env.js';
 
 export interface KafkaConnection {
   readonly bootstrapBrokers: readonly string[];
@@ -37,10 +36,9 @@ export function connectionFor(
 }
 
 export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaConnection {
-  return connectionFor(env.KAFKA_BOOTSTRAP_BROKERS ?? requiredEnv('KAFKA_BOOTSTRAP_BROKERS'), {
-    auth: env.KAFKA_AUTH,
-    region: env.AWS_REGION,
-  });
+  const brokers = env.KAFKA_BOOTSTRAP_BROKERS;
+  if (!brokers) throw new Error('KAFKA_BOOTSTRAP_BROKERS is not set');
+  return connectionFor(brokers, { auth: env.KAFKA_AUTH, region: env.AWS_REGION ?? 'us-east-1' });
 }
 
 /** Client options for a connection: brokers, and TLS with an IAM token for MSK. */
