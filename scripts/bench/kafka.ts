@@ -29,7 +29,7 @@ const message = (topic: string, i: number): OutgoingMessage => ({
 });
 
 /**
- * `kafka.batchedMessagesPerSec` against `kafka.awaitedMessagesPerSec` on the same local broker and
+ * `kafka.producer.msgsPerSec` against `kafka.producer.awaitedMsgsPerSec` on the same local broker and
  * topic, with the platform's producer (idempotent, acks=all, gzip): sends of 500 messages (one
  * POST /events) against one awaited send per message, the seed's way.
  */

@@ -1,0 +1,107 @@
+/**
+ * One RabbitMQ connection and confirm channel per container, as the application user whose
+ * credentials are in Secrets Manager. Read from the environment (set by `RabbitMqBroker.grantConnect`):
+ *
+ * - `RABBITMQ_ENDPOINT`: `amqps://<host>:5671` (Amazon MQ) or `amqp://<host>:<port>` (local).
+ * - `RABBITMQ_VHOST`: the virtual host.
+ * - `RABBITMQ_SECRET_ARN`: `{username, password}`.
+ *
+ * The channel is a confirm channel with a prefetch, so publishes are confirmed by the broker and
+ * consumers never hold more than `prefetch` unacknowledged messages.
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { requiredEnv } from '../env.js';
+
+export interface RabbitMqEndpoint {
+  readonly endpoint: string;
+  readonly vhost: string;
+  readonly secretArn: string;
+}
+
+export function rabbitMqEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): RabbitMqEndpoint {
+  return {
+    endpoint: env.RABBITMQ_ENDPOINT ?? requiredEnv('RABBITMQ_ENDPOINT'),
+    vhost: env.RABBITMQ_VHOST ?? '/',
+    secretArn: env.RABBITMQ_SECRET_ARN ?? requiredEnv('RABBITMQ_SECRET_ARN'),
+  };
+}
+
+/** The AMQP URL of an endpoint with credentials and vhost (`amqps` keeps TLS). */
+export function amqpUrl(endpoint: string, vhost: string, username: string, password: string): string {
+  const url = new URL(endpoint);
+  url.username = encodeURIComponent(username);
+  url.password = encodeURIComponent(password);
+  url.pathname = `/${encodeURIComponent(vhost)}`;
+  return url.toString();
+}
+
+export interface RabbitMqSession {
+  readonly connection: ChannelModel;
+  readonly channel: ConfirmChannel;
+}
+
+export async function connectRabbitMq(endpoint: RabbitMqEndpoint, prefetch = 10): Promise<RabbitMqSession> {
+  const out = await new SecretsManagerClient({}).send(
+    new GetSecretValueCommand({ SecretId: endpoint.secretArn }),
+  );
+  const { username, password } = JSON.parse(out.SecretString ?? '{}') as {
+    username?: string;
+    password?: string;
+  };
+  if (!username || !password) throw new Error(`secret ${endpoint.secretArn} has no username and password`);
+  const url = new URL(amqpUrl(endpoint.endpoint, endpoint.vhost, username, password));
+  url.searchParams.set('heartbeat', '30');
+  const connection = await amqp.connect(url.toString());
+  const channel = await connection.createConfirmChannel();
+  await channel.prefetch(prefetch);
+  return { connection, channel };
+}
+
+let shared: Promise<RabbitMqSession> | undefined;
+
+/** The container's session, opened on first use and reopened after the connection drops. */
+export function rabbitMqFromEnv(): Promise<RabbitMqSession> {
+  shared ??= connectRabbitMq(rabbitMqEndpointFromEnv()).then(
+    (session) => {
+      const reset = () => {
+        shared = undefined;
+      };
+      session.connection.on('close', reset);
+      session.connection.on('error', reset);
+      return session;
+    },
+    (error: unknown) => {
+      shared = undefined;
+      throw error;
+    },
+  );
+  return shared;
+}
+
+/**
+ * Publishes persistent messages and resolves once the broker confirmed all of them (one wait
+ * for the batch, not one per message); rejects if the broker refused any.
+ */
+export async function publishConfirmed(
+  channel: ConfirmChannel,
+  exchange: string,
+  messages: readonly {
+    routingKey: string;
+    body: string;
+    messageId?: string;
+    correlationId?: string;
+    headers?: Record<string, string>;
+  }[],
+): Promise<void> {
+  for (const m of messages) {
+    channel.publish(exchange, m.routingKey, Buffer.from(m.body), {
+      persistent: true,
+      contentType: 'application/json',
+      ...(m.messageId ? { messageId: m.messageId } : {}),
+      ...(m.correlationId ? { correlationId: m.correlationId } : {}),
+      ...(m.headers ? { headers: m.headers } : {}),
+    });
+  }
+  await channel.waitForConfirms();
+}
