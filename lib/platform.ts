@@ -2,6 +2,7 @@ import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { StageConfig } from './config/stage-config.js';
 import { AnalyticsStack } from './stacks/analytics-stack.js';
+import { BrokerStack } from './stacks/broker-stack.js';
 import { DataStack } from './stacks/data-stack.js';
 import { FulfilmentStack } from './stacks/fulfilment-stack.js';
 import { NetworkStack } from './stacks/network-stack.js';
@@ -13,6 +14,7 @@ export interface Platform {
   readonly services: ServicesStack;
   readonly fulfilment: FulfilmentStack;
   readonly analytics: AnalyticsStack;
+  readonly broker: BrokerStack;
 }
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
@@ -51,6 +53,13 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     description: `Messaging platform (${config.stage}): Kafka (MSK), Redis (ElastiCache), windowed analytics`,
   });
 
+  const broker = new BrokerStack(app, stackId(config, 'Broker'), {
+    env,
+    config,
+    vpc: network.vpc,
+    description: `Messaging platform (${config.stage}): Amazon MQ for RabbitMQ and its definitions`,
+  });
+
   const fulfilment = new FulfilmentStack(app, stackId(config, 'Fulfilment'), {
     env,
     config,
@@ -71,7 +80,7 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
   Tags.of(app).add('platform', 'messaging');
   Tags.of(app).add('stage', config.stage);
   for (const [key, value] of Object.entries(config.tags)) Tags.of(app).add(key, value);
-  return { network, data, services, fulfilment, analytics };
+  return { network, data, services, fulfilment, analytics, broker };
 }
 
 /** The security gates every synth runs: cdk-nag's AwsSolutions and Serverless packs. */

@@ -176,6 +176,13 @@ export const stageConfigSchema = z
         resultsPerUser: z.number().int().min(1).max(10000),
       })
       .strict(),
+    /** Amazon MQ for RabbitMQ. */
+    broker: z
+      .object({
+        deploymentMode: z.enum(['SINGLE_INSTANCE', 'CLUSTER_MULTI_AZ']),
+        instanceType: z.string().startsWith('mq.'),
+      })
+      .strict(),
     /** How long an `Idempotency-Key` is remembered. */
     idempotencyTtlSeconds: z
       .number()
@@ -245,6 +252,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       windows: { tumblingSeconds: 60, hoppingSizeSeconds: 300, hoppingAdvanceSeconds: 60, graceSeconds: 30 },
       resultsPerUser: 100,
     },
+    broker: { deploymentMode: 'SINGLE_INSTANCE', instanceType: 'mq.t3.micro' },
     idempotencyTtlSeconds: 3600,
     tags: {},
   },
@@ -297,6 +305,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       windows: { tumblingSeconds: 60, hoppingSizeSeconds: 300, hoppingAdvanceSeconds: 60, graceSeconds: 60 },
       resultsPerUser: 1000,
     },
+    broker: { deploymentMode: 'CLUSTER_MULTI_AZ', instanceType: 'mq.m5.large' },
     idempotencyTtlSeconds: 24 * 3600,
     tags: {},
   },
