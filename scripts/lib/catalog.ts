@@ -46,6 +46,8 @@ export const EVENT_DESCRIPTIONS: Readonly<Record<string, string>> = {
   PaymentCompleted: 'The order total was charged.',
   PaymentFailed: 'The charge failed; the order can still be cancelled.',
   OrderShipped: 'The order was handed to a carrier.',
+  ShipmentConfirmed:
+    "The warehouse confirmed the shipment (over RabbitMQ), with the carrier's tracking number.",
   OrderCancelled: 'The order was cancelled; names the reservation to release, if any.',
   CustomerRegistered: 'A customer registered with an email address and a name.',
   CustomerEmailChanged: 'A customer changed their email address (previous and new, lower-cased).',

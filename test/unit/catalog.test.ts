@@ -47,7 +47,7 @@ const events = [
 
 describe('buildCatalog', () => {
   it('has a v1 schema for every event type of both aggregates, the envelope and the index', () => {
-    expect(events).toHaveLength(11);
+    expect(events).toHaveLength(12);
     for (const { aggregate, eventType } of events) {
       const path = eventSchemaPath({ aggregate, eventType, schemaVersion: 1 });
       expect(catalog.has(path), path).toBe(true);

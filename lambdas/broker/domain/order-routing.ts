@@ -25,6 +25,8 @@ export const ORDER_ROUTING_KEYS: { readonly [K in OrderEventType]: string } = {
   PaymentCompleted: 'order.payment.completed',
   PaymentFailed: 'order.payment.failed',
   OrderShipped: 'order.shipping.shipped',
+  // Not `order.shipping.*`: the warehouse would hear its own answer again.
+  ShipmentConfirmed: 'order.shipment.confirmed',
 };
 
 export const routingKeyOf = (type: string): string | undefined =>

@@ -112,6 +112,12 @@ export const shipOrderCommandSchema = z.strictObject({
   carrier: idSchema('carrier').optional(),
 });
 export const cancelOrderCommandSchema = z.strictObject({ reason: textSchema('reason') });
+/** The warehouse's confirmation that a shipment left with the carrier (RabbitMQ). */
+export const confirmShipmentCommandSchema = z.strictObject({
+  shipmentId: idSchema('shipmentId'),
+  trackingNumber: idSchema('trackingNumber'),
+  confirmedAt: z.iso.datetime({ offset: true, error: 'confirmedAt must be an ISO-8601 date-time' }),
+});
 
 export const orderCommandDataSchemas = {
   PlaceOrder: placeOrderCommandSchema,
@@ -121,6 +127,7 @@ export const orderCommandDataSchemas = {
   RecordPaymentFailed: recordPaymentFailedCommandSchema,
   ShipOrder: shipOrderCommandSchema,
   CancelOrder: cancelOrderCommandSchema,
+  ConfirmShipment: confirmShipmentCommandSchema,
 } as const;
 
 export type PlaceOrderData = z.infer<typeof placeOrderCommandSchema>;
@@ -130,6 +137,7 @@ export type RecordPaymentCompletedData = z.infer<typeof recordPaymentCompletedCo
 export type RecordPaymentFailedData = z.infer<typeof recordPaymentFailedCommandSchema>;
 export type ShipOrderData = z.infer<typeof shipOrderCommandSchema>;
 export type CancelOrderData = z.infer<typeof cancelOrderCommandSchema>;
+export type ConfirmShipmentData = z.infer<typeof confirmShipmentCommandSchema>;
 
 // ---- Event data ---------------------------------------------------------------------------------
 
@@ -167,6 +175,12 @@ export const orderShippedDataSchema = z.strictObject({
   shipmentId: idSchema('shipmentId'),
   carrier: idSchema('carrier').optional(),
 });
+export const shipmentConfirmedDataSchema = z.strictObject({
+  orderId: idSchema('orderId'),
+  shipmentId: idSchema('shipmentId'),
+  trackingNumber: idSchema('trackingNumber'),
+  confirmedAt: z.iso.datetime({ offset: true }),
+});
 /** `reservationId` is present when stock was reserved, so a compensating step can release it. */
 export const orderCancelledDataSchema = z.strictObject({
   orderId: idSchema('orderId'),
@@ -184,6 +198,7 @@ export const orderEventDataSchemas = {
   PaymentFailed: paymentFailedDataSchema,
   OrderShipped: orderShippedDataSchema,
   OrderCancelled: orderCancelledDataSchema,
+  ShipmentConfirmed: shipmentConfirmedDataSchema,
 } as const;
 
 export type OrderPlacedData = z.infer<typeof orderPlacedDataSchema>;
@@ -193,6 +208,7 @@ export type PaymentCompletedData = z.infer<typeof paymentCompletedDataSchema>;
 export type PaymentFailedData = z.infer<typeof paymentFailedDataSchema>;
 export type OrderShippedData = z.infer<typeof orderShippedDataSchema>;
 export type OrderCancelledData = z.infer<typeof orderCancelledDataSchema>;
+export type ShipmentConfirmedData = z.infer<typeof shipmentConfirmedDataSchema>;
 
 /** Field paths first; shared by every aggregate's command validation. */
 export { formatIssues as formatOrderIssues } from '../../commons/domain/validation-issues.js';

@@ -1,7 +1,7 @@
 /**
  * The Order aggregate as a decider (see `lambdas/commons/domain/decider.ts`).
  *
- *   NONE ─PlaceOrder→ PENDING ─RecordInventoryReserved→ INVENTORY_RESERVED ─RecordPaymentCompleted→ PAID ─ShipOrder→ SHIPPED
+ *   NONE ─PlaceOrder→ PENDING ─RecordInventoryReserved→ INVENTORY_RESERVED ─RecordPaymentCompleted→ PAID ─ShipOrder→ SHIPPED ─ConfirmShipment→ SHIPPED
  *                        │                                  │
  *                        └─RecordInventoryRejected→ REJECTED └─RecordPaymentFailed→ PAYMENT_FAILED
  *
@@ -10,6 +10,10 @@
  * otherwise a dead end that still holds an inventory reservation: cancelling closes the order and
  * `OrderCancelled.reservationId` tells the compensating step which reservation to release. A paid
  * order is never cancelled here (that is a refund, a different process).
+ *
+ * ConfirmShipment (the warehouse's answer, over RabbitMQ) records the tracking number of a shipped
+ * order; a second confirmation of the same shipment decides nothing (redeliveries are expected),
+ * one of another shipment is refused (SHIPMENT_MISMATCH).
  *
  * Every refused command throws a DomainError: ORDER_EXISTS, ORDER_NOT_FOUND, INVALID_TRANSITION
  * (naming the command and the current status), PAYMENT_AMOUNT_MISMATCH or INVALID_COMMAND (data that
@@ -20,6 +24,7 @@ import { type Decider, DomainError, type DomainEvent } from '../../commons/domai
 import {
   CANCELLABLE_ORDER_STATUSES,
   type CancelOrderData,
+  type ConfirmShipmentData,
   formatOrderIssues,
   type InventoryRejectedData,
   type InventoryReservedData,
@@ -35,6 +40,7 @@ import {
   type RecordInventoryReservedData,
   type RecordPaymentCompletedData,
   type RecordPaymentFailedData,
+  type ShipmentConfirmedData,
   type ShipOrderData,
 } from './order-schemas.js';
 
@@ -63,6 +69,7 @@ export const ORDER_COMMAND_TYPES = [
   'RecordPaymentFailed',
   'ShipOrder',
   'CancelOrder',
+  'ConfirmShipment',
 ] as const;
 export type OrderCommandType = (typeof ORDER_COMMAND_TYPES)[number];
 
@@ -74,6 +81,7 @@ export const ORDER_EVENT_TYPES = [
   'PaymentFailed',
   'OrderShipped',
   'OrderCancelled',
+  'ShipmentConfirmed',
 ] as const;
 export type OrderEventType = (typeof ORDER_EVENT_TYPES)[number];
 
@@ -84,7 +92,8 @@ export type OrderCommand =
   | { readonly type: 'RecordPaymentCompleted'; readonly data: RecordPaymentCompletedData }
   | { readonly type: 'RecordPaymentFailed'; readonly data: RecordPaymentFailedData }
   | { readonly type: 'ShipOrder'; readonly data: ShipOrderData }
-  | { readonly type: 'CancelOrder'; readonly data: CancelOrderData };
+  | { readonly type: 'CancelOrder'; readonly data: CancelOrderData }
+  | { readonly type: 'ConfirmShipment'; readonly data: ConfirmShipmentData };
 
 export type OrderPlaced = DomainEvent<'OrderPlaced', OrderPlacedData>;
 export type InventoryReserved = DomainEvent<'InventoryReserved', InventoryReservedData>;
@@ -93,6 +102,7 @@ export type PaymentCompleted = DomainEvent<'PaymentCompleted', PaymentCompletedD
 export type PaymentFailed = DomainEvent<'PaymentFailed', PaymentFailedData>;
 export type OrderShipped = DomainEvent<'OrderShipped', OrderShippedData>;
 export type OrderCancelled = DomainEvent<'OrderCancelled', OrderCancelledData>;
+export type ShipmentConfirmed = DomainEvent<'ShipmentConfirmed', ShipmentConfirmedData>;
 export type OrderEvent =
   | OrderPlaced
   | InventoryReserved
@@ -100,7 +110,8 @@ export type OrderEvent =
   | PaymentCompleted
   | PaymentFailed
   | OrderShipped
-  | OrderCancelled;
+  | OrderCancelled
+  | ShipmentConfirmed;
 
 export interface OrderState {
   readonly status: OrderStatus;
@@ -116,6 +127,8 @@ export interface OrderState {
   readonly paymentId: string | null;
   readonly shipmentId: string | null;
   readonly carrier: string | null;
+  /** Set once the warehouse confirmed the shipment. */
+  readonly trackingNumber: string | null;
   /** Why inventory was rejected, payment failed or the order was cancelled, whichever came last. */
   readonly reason: string | null;
 }
@@ -132,6 +145,7 @@ export const initialOrderState: OrderState = {
   paymentId: null,
   shipmentId: null,
   carrier: null,
+  trackingNumber: null,
   reason: null,
 };
 
@@ -163,6 +177,7 @@ export const ORDER_COMMAND_ALLOWED_FROM: Readonly<Record<TransitionCommandType, 
   RecordPaymentFailed: ['INVENTORY_RESERVED'],
   ShipOrder: ['PAID'],
   CancelOrder: CANCELLABLE_ORDER_STATUSES,
+  ConfirmShipment: ['SHIPPED'],
 };
 
 function validated<T>(commandType: OrderCommandType, schema: z.ZodType<T>, data: unknown): T {
@@ -281,6 +296,18 @@ function decide(state: OrderState, command: OrderCommand): readonly OrderEvent[]
         },
       ];
     }
+    case 'ConfirmShipment': {
+      const data = validated(command.type, orderCommandDataSchemas.ConfirmShipment, command.data);
+      const orderId = requireTransition(state, command.type);
+      if (state.shipmentId !== data.shipmentId) {
+        throw new DomainError(
+          'SHIPMENT_MISMATCH',
+          `ConfirmShipment: order ${orderId} was shipped as ${state.shipmentId}, not ${data.shipmentId}`,
+        );
+      }
+      if (state.trackingNumber !== null) return [];
+      return [{ type: 'ShipmentConfirmed', data: { orderId, ...data } }];
+    }
     default:
       return unknownCommand(command);
   }
@@ -324,6 +351,8 @@ function evolve(state: OrderState, event: OrderEvent): OrderState {
       };
     case 'OrderCancelled':
       return { ...state, status: 'CANCELLED', reason: event.data.reason };
+    case 'ShipmentConfirmed':
+      return { ...state, trackingNumber: event.data.trackingNumber };
     default: {
       // An event type this version does not know (e.g. added later): leave the state as it is.
       const _unknown: never = event;

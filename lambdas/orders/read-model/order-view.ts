@@ -25,6 +25,9 @@ export interface OrderView {
   readonly paymentId?: string;
   readonly shipmentId?: string;
   readonly carrier?: string;
+  /** From the warehouse's confirmation. */
+  readonly trackingNumber?: string;
+  readonly shipmentConfirmedAt?: string;
   /** When the order was placed (ISO-8601); sorts a customer's orders. */
   readonly placedAt: string;
   /** When the last folded event occurred (ISO-8601). */
@@ -97,6 +100,15 @@ export function projectOrder(current: OrderView | undefined, event: EventEnvelop
         status: 'SHIPPED',
         shipmentId: d.shipmentId,
         ...(d.carrier === undefined ? {} : { carrier: d.carrier }),
+        updatedAt,
+      };
+    }
+    case 'ShipmentConfirmed': {
+      const d = dataOf('ShipmentConfirmed', event);
+      return {
+        ...requireView(current, event),
+        trackingNumber: d.trackingNumber,
+        shipmentConfirmedAt: d.confirmedAt,
         updatedAt,
       };
     }

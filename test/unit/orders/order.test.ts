@@ -165,8 +165,45 @@ describe('orderDecider', () => {
       paymentId: 'pay-1',
       shipmentId: 'shp-1',
       carrier: 'DHL',
+      trackingNumber: null,
       reason: null,
     });
+  });
+
+  it("records the warehouse's confirmation once, and refuses one of another shipment", () => {
+    // GIVEN a shipped order
+    const history = [placed, reserved, paid, shipped];
+    const state = fold(history);
+    const confirm = (shipmentId: string) =>
+      orderDecider.decide(state, {
+        type: 'ConfirmShipment',
+        data: { shipmentId, trackingNumber: 'TRK-1', confirmedAt: '2026-11-26T12:00:00Z' },
+      });
+    // WHEN the warehouse confirms its shipment
+    const events = confirm('shp-1');
+    // THEN ShipmentConfirmed records the tracking number and the order stays SHIPPED
+    expect(events).toEqual([
+      {
+        type: 'ShipmentConfirmed',
+        data: {
+          orderId: ORDER_ID,
+          shipmentId: 'shp-1',
+          trackingNumber: 'TRK-1',
+          confirmedAt: '2026-11-26T12:00:00Z',
+        },
+      },
+    ]);
+    const confirmed = fold([...history, ...events]);
+    expect(confirmed).toMatchObject({ status: 'SHIPPED', trackingNumber: 'TRK-1' });
+    // AND a redelivered confirmation decides nothing
+    expect(
+      orderDecider.decide(confirmed, {
+        type: 'ConfirmShipment',
+        data: { shipmentId: 'shp-1', trackingNumber: 'TRK-1', confirmedAt: '2026-11-26T12:00:00Z' },
+      }),
+    ).toEqual([]);
+    // AND a confirmation of another shipment is refused
+    expect(() => confirm('shp-9')).toThrow(expect.objectContaining({ code: 'SHIPMENT_MISMATCH' }));
   });
 
   it('records payment with the order currency and shipping without a carrier', () => {
@@ -509,7 +546,16 @@ describe('placeOrderBodySchema', () => {
 
 describe('orderEventDataSchemas', () => {
   it('accept every event decide produces on the happy and unhappy paths', () => {
-    const all = [placed, reserved, rejected, paid, paymentFailed, shipped, cancelled];
+    const shipmentConfirmed: OrderEvent = {
+      type: 'ShipmentConfirmed',
+      data: {
+        orderId: ORDER_ID,
+        shipmentId: 'shp-1',
+        trackingNumber: 'TRK-1',
+        confirmedAt: '2026-11-26T12:00:00Z',
+      },
+    };
+    const all = [placed, reserved, rejected, paid, paymentFailed, shipped, cancelled, shipmentConfirmed];
     expect(new Set(all.map((event) => event.type))).toEqual(new Set(Object.keys(orderEventDataSchemas)));
     for (const event of all) {
       expect(orderEventDataSchemas[event.type].safeParse(event.data).success, event.type).toBe(true);
