@@ -65,6 +65,7 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     config,
     data,
     analytics,
+    broker,
     description: `Messaging platform (${config.stage}): order-events fan-out and fulfilment services`,
   });
 

@@ -100,6 +100,7 @@ export const stageConfigSchema = z
             shipping: z.number().int().min(1).max(1000),
             notification: z.number().int().min(1).max(1000),
             analytics: z.number().int().min(1).max(1000),
+            broker: z.number().int().min(1).max(1000),
           })
           .strict(),
         /** `test`: the deterministic provider (card tokens drive outcomes); `http`: a real provider. */
@@ -231,7 +232,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
     eventStore: { snapshotEvery: 50 },
     projection: { batchSize: 100, maxBatchingWindowSeconds: 0, retryAttempts: 20, parallelizationFactor: 1 },
     fulfilment: {
-      maxReceiveCount: { inventory: 3, payment: 8, shipping: 3, notification: 5, analytics: 3 },
+      maxReceiveCount: { inventory: 3, payment: 8, shipping: 3, notification: 5, analytics: 3, broker: 5 },
       paymentProvider: 'test',
       emailProvider: 'test',
       breakerFailureThreshold: 5,
@@ -284,7 +285,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
     eventStore: { snapshotEvery: 50 },
     projection: { batchSize: 100, maxBatchingWindowSeconds: 1, retryAttempts: 100, parallelizationFactor: 2 },
     fulfilment: {
-      maxReceiveCount: { inventory: 5, payment: 10, shipping: 5, notification: 8, analytics: 5 },
+      maxReceiveCount: { inventory: 5, payment: 10, shipping: 5, notification: 8, analytics: 5, broker: 8 },
       paymentProvider: 'test',
       emailProvider: 'test',
       breakerFailureThreshold: 5,

@@ -80,6 +80,8 @@ export class KafkaCluster extends Construct {
       defaultPort: ec2.Port.tcp(MSK_IAM_PORT),
     });
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
+    // A retained cluster keeps using its security group: retain it too, or a stack delete fails.
+    this.securityGroup.applyRemovalPolicy(removalPolicy);
 
     if (this.mode === 'serverless') {
       const cluster = new msk.CfnServerlessCluster(this, 'Cluster', {
@@ -92,7 +94,7 @@ export class KafkaCluster extends Construct {
     } else {
       const p = props.provisioned ?? {};
       const brokerNodes = p.brokerNodes ?? subnets.subnetIds.length;
-      if (brokerNodes % subnets.subnetIds.length !== 0) {
+      if (!Number.isInteger(brokerNodes) || brokerNodes < 1 || brokerNodes % subnets.subnetIds.length !== 0) {
         throw new Error(
           `${this.node.path}: brokerNodes (${brokerNodes}) must be a multiple of the subnets (${subnets.subnetIds.length})`,
         );

@@ -3,7 +3,7 @@ import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { type BrokerDefinitions, validateDefinitions } from '../../lambdas/broker/domain/definitions.js';
@@ -26,9 +26,11 @@ export interface RabbitMqBrokerProps {
   readonly engineVersion?: string;
   /** Exchanges, queues and bindings, applied at deploy and kept in step on every update. */
   readonly definitions: BrokerDefinitions;
+  /** Where the definitions function runs (it needs Secrets Manager: NAT or an endpoint). @default - private subnets with egress, else isolated */
+  readonly functionSubnets?: ec2.SubnetSelection;
   /** The application user's name (its password is generated in Secrets Manager). @default 'platform-app' */
   readonly appUsername?: string;
-  /** @default logs.RetentionDays.TWO_WEEKS */
+  /** Log retention of the definitions function. @default logs.RetentionDays.TWO_WEEKS */
   readonly logRetention?: logs.RetentionDays;
   /** @default RemovalPolicy.DESTROY */
   readonly removalPolicy?: RemovalPolicy;
@@ -61,14 +63,14 @@ export class RabbitMqBroker extends Construct {
   readonly adminSecret: secretsmanager.Secret;
   /** `{username, password}` of the application user (what functions and event sources use). */
   readonly appSecret: secretsmanager.Secret;
-  /** `amqps://<host>:5671` (the first endpoint). */
+  /** `amqps://<host>:5671` (the first endpoint), once the definitions are applied. */
   readonly amqpEndpoint: string;
   /** `https://<host>` of the management API and console. */
   readonly managementUrl: string;
   readonly virtualHost: string;
   readonly definitions: BrokerDefinitions;
   readonly definitionsResource: CustomResource;
-  private readonly vpc: ec2.IVpc;
+  readonly vpc: ec2.IVpc;
 
   constructor(scope: Construct, id: string, props: RabbitMqBrokerProps) {
     super(scope, id);
@@ -122,6 +124,8 @@ export class RabbitMqBroker extends Construct {
       description: `${name}: AMQPS and HTTPS clients only`,
       allowAllOutbound: false,
     });
+    // A retained broker keeps using its security group: retain it too, or a stack delete fails.
+    this.securityGroup.applyRemovalPolicy(removalPolicy);
     this.connections = new ec2.Connections({
       securityGroups: [this.securityGroup],
       defaultPort: ec2.Port.tcp(AMQPS_PORT),
@@ -158,15 +162,10 @@ export class RabbitMqBroker extends Construct {
     });
     this.broker.applyRemovalPolicy(removalPolicy);
     this.brokerArn = this.broker.attrArn;
-    this.amqpEndpoint = Fn.select(0, this.broker.attrAmqpEndpoints);
     this.managementUrl = Fn.select(0, this.broker.attrConsoleUrLs);
 
-    // Amazon MQ writes the broker's logs itself; its log group is named after the broker id.
-    new logs.LogGroup(this, 'GeneralLogs', {
-      logGroupName: `/aws/amazonmq/broker/${this.broker.attrId}/general`,
-      retention: props.logRetention ?? logs.RetentionDays.TWO_WEEKS,
-      removalPolicy,
-    });
+    // General logs go to /aws/amazonmq/broker/<id>/general, a group Amazon MQ creates itself
+    // (declaring it here would race with it).
 
     const definitionsFunction = new PlatformFunction(this, 'Definitions', {
       entry: lambdaEntry('broker/handlers/rabbitmq-definitions.ts'),
@@ -174,7 +173,11 @@ export class RabbitMqBroker extends Construct {
       description: `Custom resource: applies the RabbitMQ definitions of ${name}`,
       timeout: Duration.minutes(2),
       vpc: props.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets:
+        props.functionSubnets ??
+        (props.vpc.privateSubnets.length > 0
+          ? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }
+          : { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }),
       logRetention: props.logRetention,
     });
     definitionsFunction.function.connections.allowTo(
@@ -188,13 +191,18 @@ export class RabbitMqBroker extends Construct {
     this.definitionsResource = new CustomResource(this, 'DefinitionsResource', {
       serviceToken: definitionsFunction.function.functionArn,
       resourceType: 'Custom::RabbitMqDefinitions',
+      // A retained broker keeps its definitions: deleting the stack must not empty it.
+      removalPolicy,
       properties: {
+        AmqpEndpoint: Fn.select(0, this.broker.attrAmqpEndpoints),
         ManagementUrl: this.managementUrl,
         AdminSecretArn: this.adminSecret.secretArn,
         AppUserSecretArn: this.appSecret.secretArn,
         Definitions: props.definitions,
       },
     });
+    // A string attribute (the broker's own is a list, which cross-stack references cannot carry).
+    this.amqpEndpoint = this.definitionsResource.getAttString('AmqpEndpoint');
   }
 
   /** Lets a function publish and consume as the application user: network path, secret, environment. */
@@ -215,7 +223,8 @@ export class RabbitMqBroker extends Construct {
     if (!this.definitions.queues.some((q) => q.name === options.queue)) {
       throw new Error(`${this.node.path}: no queue "${options.queue}" in the broker's definitions`);
     }
-    const mapping = new lambda.CfnEventSourceMapping(this, `EventSource-${options.queue}`, {
+    // In the function's scope (and stack): the broker's stack never depends on its consumers.
+    const mapping = new lambda.CfnEventSourceMapping(fn, `RabbitMqSource-${options.queue}`, {
       functionName: fn.functionName,
       eventSourceArn: this.brokerArn,
       queues: [options.queue],
@@ -226,6 +235,11 @@ export class RabbitMqBroker extends Construct {
         { type: 'VIRTUAL_HOST', uri: this.virtualHost },
       ],
     });
+    Validations.of(mapping).acknowledge({
+      id: 'Serverless-LambdaEventSourceMappingDestination',
+      reason:
+        'Amazon MQ event sources take no on-failure destination: a failed batch goes back to the broker, and the queue’s dead-letter exchange and delivery limit (quorum queues) take what keeps failing.',
+    });
     // The queue must exist before Lambda starts polling it.
     mapping.node.addDependency(this.definitionsResource);
     // What Lambda's RabbitMQ poller needs from the function's role.
@@ -234,7 +248,14 @@ export class RabbitMqBroker extends Construct {
     );
     fn.addToRolePolicy(
       new iam.PolicyStatement({
-        actions: ['ec2:DescribeVpcs', 'ec2:DescribeSubnets', 'ec2:DescribeSecurityGroups'],
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DeleteNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeVpcs',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeSecurityGroups',
+        ],
         resources: ['*'],
       }),
     );

@@ -95,6 +95,8 @@ export class RedisCache extends Construct {
       description: `${name}: TLS clients only`,
       allowAllOutbound: false,
     });
+    // A retained cache keeps using its security group (and subnet group): retain them with it.
+    this.securityGroup.applyRemovalPolicy(removalPolicy);
     const password = this.authSecret.secretValueFromJson('password').unsafeUnwrap();
 
     if (this.mode === 'serverless') {
@@ -140,6 +142,7 @@ export class RedisCache extends Construct {
         description: `Data subnets of ${name}`,
         subnetIds: subnets.subnetIds,
       });
+      subnetGroup.applyRemovalPolicy(removalPolicy);
       const group = new elasticache.CfnReplicationGroup(this, 'Cache', {
         replicationGroupDescription: `Redis of ${Stack.of(this).stackName}`,
         engine: 'redis',

@@ -22,6 +22,7 @@ export class BrokerStack extends Stack {
     this.rabbit = new RabbitMqBroker(this, 'Rabbit', {
       vpc,
       vpcSubnets: { subnetGroupName: SUBNET_GROUPS.data },
+      functionSubnets: { subnetGroupName: SUBNET_GROUPS.app },
       deploymentMode: config.broker.deploymentMode,
       instanceType: config.broker.instanceType,
       definitions: PLATFORM_BROKER_DEFINITIONS,

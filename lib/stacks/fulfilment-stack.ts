@@ -5,6 +5,7 @@ import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { ANALYTICS_TOPICS } from '../../lambdas/analytics/domain/activity.js';
+import { SHIPMENT_CONFIRMATIONS_QUEUE } from '../../lambdas/broker/domain/order-routing.js';
 import {
   EMAIL_TEMPLATES,
   NOTIFYING_EVENTS,
@@ -21,6 +22,7 @@ import { QueueWithDlq } from '../constructs/queue-with-dlq.js';
 import { lambdaEntry } from '../lambda-entry.js';
 import { SUBNET_GROUPS } from '../network/platform-network.js';
 import type { AnalyticsStack } from './analytics-stack.js';
+import type { BrokerStack } from './broker-stack.js';
 import type { DataStack } from './data-stack.js';
 
 export interface FulfilmentStackProps extends StackProps {
@@ -28,9 +30,17 @@ export interface FulfilmentStackProps extends StackProps {
   readonly data: DataStack;
   /** Where the analytics consumer bridges purchases to (Kafka). */
   readonly analytics: AnalyticsStack;
+  /** Where order events are bridged to, and shipment confirmations come from (RabbitMQ). */
+  readonly broker: BrokerStack;
 }
 
-export type FulfilmentService = 'inventory' | 'payment' | 'shipping' | 'notification' | 'analytics';
+export type FulfilmentService =
+  | 'inventory'
+  | 'payment'
+  | 'shipping'
+  | 'notification'
+  | 'analytics'
+  | 'broker';
 
 interface ServiceSpec {
   readonly entry: string;
@@ -70,6 +80,12 @@ export const SUBSCRIPTIONS: Readonly<Record<FulfilmentService, ServiceSpec>> = {
     description: 'Counts order events as metrics; bridges purchases to Kafka',
     inVpc: true,
   },
+  broker: {
+    entry: 'broker/handlers/order-events-bridge.ts',
+    eventTypes: ORDER_EVENT_TYPES,
+    description: 'Bridges order events to the RabbitMQ order_events exchange (order.<area>.<action>)',
+    inVpc: true,
+  },
 };
 
 /** A consumer's timeout; its queue's visibility timeout is six times it. */
@@ -88,6 +104,8 @@ export class FulfilmentStack extends Stack {
   readonly stockCheckRequests: QueueWithDlq;
   readonly stockCheckReplies: QueueWithDlq;
   readonly stockCheckResponder: PlatformFunction;
+  /** The Amazon MQ event source's function: the warehouse's confirmations into the order flow. */
+  readonly shipmentConfirmations: PlatformFunction;
 
   constructor(scope: Construct, id: string, props: FulfilmentStackProps) {
     super(scope, id, props);
@@ -196,6 +214,26 @@ export class FulfilmentStack extends Stack {
     props.analytics.grantProduce(analyticsConsumer, [ANALYTICS_TOPICS.userActivity]);
     analyticsConsumer.addEnvironment('ORDERS_VIEW_TABLE_NAME', data.ordersView.table.tableName);
     data.ordersView.grantQuery(analyticsConsumer.function);
+
+    // RabbitMQ: order events out to the order_events exchange, shipment confirmations back in.
+    const { rabbit } = props.broker;
+    rabbit.grantConnect(consumers.broker.function);
+    this.shipmentConfirmations = new PlatformFunction(this, 'ShipmentConfirmations', {
+      entry: lambdaEntry('broker/handlers/shipment-confirmations.ts'),
+      serviceName: 'shipping',
+      description: "Records the warehouse's shipment confirmations on the orders (Amazon MQ event source)",
+      timeout: Duration.seconds(30),
+      logRetention,
+      vpc: props.broker.rabbit.vpc,
+      vpcSubnets: { subnetGroupName: SUBNET_GROUPS.app },
+    });
+    appendOrders(this.shipmentConfirmations);
+    rabbit.grantConnect(this.shipmentConfirmations.function);
+    rabbit.addEventSource(this.shipmentConfirmations.function, {
+      queue: SHIPMENT_CONFIRMATIONS_QUEUE,
+      batchSize: 10,
+      maxBatchingWindow: Duration.seconds(1),
+    });
 
     // One SES template per notifying event, from the single definition the handler renders with.
     const templatePrefix = this.stackName;

@@ -3,6 +3,7 @@ import { eventStoreSuite } from './event-store.js';
 import { kafkaSuite } from './kafka.js';
 import { localCloudSuite } from './local-cloud.js';
 import { ordersSuite } from './orders.js';
+import { rabbitSuite } from './rabbit.js';
 import { redisQueueSuite } from './redis-queue.js';
 import { synthSuite } from './synth.js';
 import type { BenchSuite } from './types.js';
@@ -34,4 +35,5 @@ export const suites: readonly BenchSuite[] = [
   windowingSuite,
   kafkaSuite,
   redisQueueSuite,
+  rabbitSuite,
 ];

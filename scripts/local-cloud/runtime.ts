@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { LocalApiGateway, type Route, readRestApis } from './api-gateway.js';
@@ -661,13 +662,27 @@ export class LocalCloud {
       } else if (source?.attrs.LocalEngine === 'rabbitmq') {
         const access = (p.SourceAccessConfigurations as { Type: string; URI: string }[] | undefined) ?? [];
         const queues = (p.Queues as string[] | undefined) ?? [];
+        // Lambda logs in with the BASIC_AUTH secret's {username, password}, as the mapping says.
+        const url = new URL(String(source.attrs.LocalRabbitUrl));
+        const basicAuth = access.find((a) => a.Type === 'BASIC_AUTH')?.URI;
+        if (basicAuth) {
+          const secret = await this.clients.secrets.send(new GetSecretValueCommand({ SecretId: basicAuth }));
+          const { username, password } = JSON.parse(secret.SecretString ?? '{}') as {
+            username?: string;
+            password?: string;
+          };
+          if (username && password) {
+            url.username = encodeURIComponent(username);
+            url.password = encodeURIComponent(password);
+          }
+        }
         for (const queue of queues) {
           this.eventSources.push(
             new RabbitMqEventSource(
               {
                 functionName: fnInfo.name,
                 eventSourceArn: sourceArn,
-                url: String(source.attrs.LocalRabbitUrl),
+                url: url.toString(),
                 queue,
                 virtualHost: access.find((a) => a.Type === 'VIRTUAL_HOST')?.URI ?? '/',
                 batchSize: p.BatchSize === undefined ? 100 : Number(p.BatchSize),

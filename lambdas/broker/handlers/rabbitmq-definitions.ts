@@ -47,6 +47,8 @@ export interface RabbitMqDefinitionsProperties {
   readonly AppUserSecretArn?: string;
   readonly Definitions: BrokerDefinitions | string;
   readonly AllowRecreate?: string | boolean;
+  /** Echoed as the `AmqpEndpoint` attribute: a string other stacks can reference (the broker's own attribute is a list). */
+  readonly AmqpEndpoint?: string;
 }
 
 /** The application user: publish and consume, never (re)declare or delete. */
@@ -207,7 +209,10 @@ export const handler = customResource<RabbitMqDefinitionsProperties>(async (requ
     const admin = await readCredentials(props.AdminSecretArn);
     const client = new RabbitMqManagementClient({ baseUrl: props.ManagementUrl, ...admin });
     await remove(client, admin, current, props.AppUserSecretArn);
-    return { physicalResourceId: request.PhysicalResourceId, data: { VirtualHost: current.vhost } };
+    return {
+      physicalResourceId: request.PhysicalResourceId,
+      data: { VirtualHost: current.vhost, AmqpEndpoint: String(props.AmqpEndpoint ?? '') },
+    };
   }
 
   const next = fromCloudFormation(props.Definitions);
@@ -255,5 +260,5 @@ export const handler = customResource<RabbitMqDefinitionsProperties>(async (requ
     recreated: plan.recreated,
     warnings: plan.warnings,
   });
-  return { physicalResourceId, data: { VirtualHost: next.vhost } };
+  return { physicalResourceId, data: { VirtualHost: next.vhost, AmqpEndpoint: String(props.AmqpEndpoint ?? '') } };
 });

@@ -26,7 +26,7 @@ const SERVICES = Object.keys(SUBSCRIPTIONS) as FulfilmentService[];
 /** Services that record outcomes on orders (append to the event store). */
 const APPENDERS: readonly FulfilmentService[] = ['inventory', 'payment', 'shipping'];
 /** Services that only read events: they must never write to the event store. */
-const READERS: readonly FulfilmentService[] = ['notification', 'analytics'];
+const READERS: readonly FulfilmentService[] = ['notification', 'analytics', 'broker'];
 /** DynamoDB actions that change items. */
 const DYNAMODB_WRITES = [
   'dynamodb:PutItem',
@@ -106,8 +106,15 @@ describe.each(STAGE_NAMES)('the fulfilment stack of the %s stage', (stage) => {
   });
 
   it('has one work queue, one SQS mapping and one consumer per subscribing service', () => {
-    // The services of SUBSCRIPTIONS are the five of the design.
-    expect([...SERVICES].sort()).toEqual(['analytics', 'inventory', 'notification', 'payment', 'shipping']);
+    // The services of SUBSCRIPTIONS: the five of the design, and the bridge to RabbitMQ.
+    expect([...SERVICES].sort()).toEqual([
+      'analytics',
+      'broker',
+      'inventory',
+      'notification',
+      'payment',
+      'shipping',
+    ]);
     for (const service of SERVICES) {
       const [queueId] = workQueueOf(service);
       expect(queueId, service).toBe(idOf(fulfilment.queues[service].queue));
@@ -115,6 +122,7 @@ describe.each(STAGE_NAMES)('the fulfilment stack of the %s stage', (stage) => {
       expect(functionId, service).toBe(idOf(fulfilment.consumers[service].function));
     }
     // … plus the stock-check responder of request-reply, on the request queue.
+    // (The shipment confirmations come from an Amazon MQ mapping, not SQS.)
     expect(sqsMappings).toHaveLength(SERVICES.length + 1);
     const [responderId] = consumerOf(idOf(fulfilment.stockCheckRequests.queue));
     expect(responderId).toBe(idOf(fulfilment.stockCheckResponder.function));

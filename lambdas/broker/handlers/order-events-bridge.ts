@@ -1,0 +1,26 @@
+/**
+ * Bridges order events to RabbitMQ: every event from the `order-events` topic (its own SQS queue,
+ * partial batch failures, idempotent per event) is published to the `order_events` topic exchange
+ * with the routing key `order.<area>.<action>`, persistent, and acknowledged by the broker
+ * (publisher confirms) before the record counts as done. The message id is the event id, so a
+ * consumer can drop the duplicate a redelivery may cause.
+ */
+
+import { PoisonMessageError, sqsEventConsumer } from '../../commons/messaging/sqs-event-consumer.js';
+import { publishConfirmed, rabbitMqFromEnv } from '../../commons/rabbitmq/connection.js';
+import { ORDER_EVENTS_EXCHANGE, routingKeyOf } from '../domain/order-routing.js';
+
+export const handler = sqsEventConsumer(async (event) => {
+  const routingKey = routingKeyOf(event.type);
+  if (!routingKey) throw new PoisonMessageError(`no routing key for event type ${event.type}`);
+  const { channel } = await rabbitMqFromEnv();
+  await publishConfirmed(channel, ORDER_EVENTS_EXCHANGE, [
+    {
+      routingKey,
+      body: JSON.stringify(event),
+      messageId: event.eventId,
+      correlationId: event.correlationId,
+      headers: { eventType: event.type, schemaVersion: String(event.schemaVersion) },
+    },
+  ]);
+});
