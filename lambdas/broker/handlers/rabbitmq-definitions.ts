@@ -260,5 +260,8 @@ export const handler = customResource<RabbitMqDefinitionsProperties>(async (requ
     recreated: plan.recreated,
     warnings: plan.warnings,
   });
-  return { physicalResourceId, data: { VirtualHost: next.vhost, AmqpEndpoint: String(props.AmqpEndpoint ?? '') } };
+  return {
+    physicalResourceId,
+    data: { VirtualHost: next.vhost, AmqpEndpoint: String(props.AmqpEndpoint ?? '') },
+  };
 });
