@@ -18,6 +18,7 @@ import { kafkaConnectionFromEnv } from '../../commons/kafka/connection.js';
 import { createProducer, type OutgoingMessage, produce } from '../../commons/kafka/producer.js';
 import { logger, metrics, tracer } from '../../commons/powertools.js';
 import { redisFromEnv } from '../../commons/redis/connection.js';
+import { publishUpdate } from '../../commons/redis/live-updates.js';
 import {
   type BatchRecord,
   type OutboxEntry,
@@ -100,6 +101,24 @@ function toMessage(entry: OutboxEntry, source: { topic: string; partition: numbe
   }
 }
 
+/** The live channel of closed windows, for dashboards: best effort, a failure only logs. */
+export const LIVE_WINDOWS_CHANNEL = process.env.LIVE_UPDATES_CHANNEL ?? 'analytics:windows';
+
+async function publishLive(windows: readonly Extract<OutboxEntry, { kind: 'window' }>[]): Promise<void> {
+  if (windows.length === 0) return;
+  try {
+    const redis = await redisFromEnv();
+    for (const w of windows) {
+      await publishUpdate(redis, LIVE_WINDOWS_CHANNEL, {
+        type: 'window-closed',
+        data: { userId: w.key, ...toStoredWindow(w) },
+      });
+    }
+  } catch (error) {
+    logger.warn('Live update not published', { error: error as Error });
+  }
+}
+
 /** Delivers the partition's outbox until it is empty. */
 async function deliver(windowStore: RedisWindowStore, topic: string, partition: number): Promise<number> {
   let delivered = 0;
@@ -114,6 +133,7 @@ async function deliver(windowStore: RedisWindowStore, topic: string, partition: 
     );
     await windowStore.acknowledge(topic, partition, entries.length);
     metrics.addMetric('WindowsEmitted', MetricUnit.Count, windows.length);
+    await publishLive(windows);
     delivered += entries.length;
   }
 }

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type Consumer, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { subscribeUpdates } from '../../../lambdas/commons/redis/live-updates.js';
 import { type RunningApp, startApp } from '../app.js';
 import { eventually } from '../eventually.js';
 
@@ -90,7 +91,17 @@ describe('analytics on the local cloud', { timeout: 180_000 }, () => {
     return clock;
   };
 
+  const live: { type: string; data: { userId: string; window: string } }[] = [];
+  let unsubscribe: (() => Promise<void>) | undefined;
+
   beforeAll(async () => {
+    unsubscribe = await subscribeUpdates<{ userId: string; window: string }>(
+      inject('engines').redisUrl,
+      'analytics:windows',
+      (update) => {
+        live.push(update);
+      },
+    );
     const redis = new Redis(inject('engines').redisUrl);
     try {
       for (const key of await redis.keys('analytics:{user_activity:*}:meta')) {
@@ -110,6 +121,7 @@ describe('analytics on the local cloud', { timeout: 180_000 }, () => {
   }, 120_000);
 
   afterAll(async () => {
+    await unsubscribe?.();
     await Promise.allSettled(consumers.map((c) => c.disconnect()));
     await app?.stop();
   });
@@ -184,6 +196,12 @@ describe('analytics on the local cloud', { timeout: 180_000 }, () => {
         },
       },
     ]);
+    // AND it was announced on the live channel (best effort)
+    await eventually(
+      async () =>
+        live.some((u) => u.data.userId === user && u.data.window === 'tumbling-2s') ? true : undefined,
+      20_000,
+    );
     // AND the closed window went to user_metrics once, keyed by user, window and start
     const key = `${user}|tumbling-2s|${start}`;
     await eventually(async () => (seen.user_metrics?.some((m) => m.key === key) ? true : undefined), 20_000);
