@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import { Construct } from 'constructs';
+import { dataSubnets } from './vpc-placement.js';
 
 /** MSK's port for IAM-authenticated TLS clients (provisioned and serverless). */
 export const MSK_IAM_PORT = 9098;
@@ -64,12 +65,7 @@ export class KafkaCluster extends Construct {
         .replace(/[^A-Za-z0-9-]/g, '-')
         .slice(0, 64)
         .toLowerCase();
-    const subnets = props.vpc.selectSubnets(
-      props.vpcSubnets ??
-        (props.vpc.isolatedSubnets.length > 0
-          ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }
-          : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
-    );
+    const subnets = dataSubnets(props.vpc, props.vpcSubnets);
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `Brokers of ${this.clusterName}: IAM/TLS clients only`,

@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { type BrokerDefinitions, validateDefinitions } from '../../lambdas/broker/domain/definitions.js';
 import { lambdaEntry } from '../lambda-entry.js';
 import { PlatformFunction } from './platform-function.js';
+import { acknowledgeOpenEgress, dataSubnets } from './vpc-placement.js';
 
 /** AMQP over TLS, and the management API (HTTPS) of an Amazon MQ for RabbitMQ broker. */
 export const AMQPS_PORT = 5671;
@@ -86,12 +87,7 @@ export class RabbitMqBroker extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const mode = props.deploymentMode ?? 'SINGLE_INSTANCE';
     const name = `${Stack.of(this).stackName}-${id}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 50);
-    const subnets = props.vpc.selectSubnets(
-      props.vpcSubnets ??
-        (props.vpc.isolatedSubnets.length > 0
-          ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }
-          : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
-    );
+    const subnets = dataSubnets(props.vpc, props.vpcSubnets);
     const subnetIds = mode === 'SINGLE_INSTANCE' ? subnets.subnetIds.slice(0, 1) : subnets.subnetIds;
 
     const credentials = (description: string, username: string) =>
@@ -261,15 +257,5 @@ export class RabbitMqBroker extends Construct {
     );
     this.appSecret.grantRead(fn);
     return mapping;
-  }
-}
-
-/** Functions' security groups allow all outbound traffic: an egress rule to the broker adds nothing. */
-function acknowledgeOpenEgress(fn: lambda.Function): void {
-  for (const sg of fn.connections.securityGroups) {
-    Annotations.of(sg).acknowledgeWarning(
-      '@aws-cdk/aws-ec2:ipv4IgnoreEgressRule',
-      'Function security groups allow all outbound traffic; the broker restricts who may come in.',
-    );
   }
 }

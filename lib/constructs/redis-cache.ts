@@ -1,4 +1,4 @@
-import { Annotations, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { acknowledgeOpenEgress, dataSubnets } from './vpc-placement.js';
 
 export interface RedisCacheProps {
   readonly vpc: ec2.IVpc;
@@ -60,12 +61,7 @@ export class RedisCache extends Construct {
       .replace(/[^A-Za-z0-9-]/g, '-')
       .toLowerCase()
       .slice(0, 40);
-    const subnets = props.vpc.selectSubnets(
-      props.vpcSubnets ??
-        (props.vpc.isolatedSubnets.length > 0
-          ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED }
-          : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }),
-    );
+    const subnets = dataSubnets(props.vpc, props.vpcSubnets);
     this.encryptionKey =
       props.encryptionKey ??
       new kms.Key(this, 'Key', {
@@ -176,12 +172,7 @@ export class RedisCache extends Construct {
   grantConnect(fn: lambda.Function): void {
     // From the client's side: the rule lives in the client's stack (no dependency back on it).
     fn.connections.allowToDefaultPort(this.connections, 'Redis clients');
-    for (const sg of fn.connections.securityGroups) {
-      Annotations.of(sg).acknowledgeWarning(
-        '@aws-cdk/aws-ec2:ipv4IgnoreEgressRule',
-        'Function security groups allow all outbound traffic; the cache restricts who may come in.',
-      );
-    }
+    acknowledgeOpenEgress(fn);
     // Identity policies only: a grant through the key's resource policy would make this stack
     // depend on the client's (its role ARN in the key policy).
     iam.Grant.addToPrincipal({

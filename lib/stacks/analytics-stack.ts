@@ -1,5 +1,4 @@
 import {
-  Annotations,
   CfnOutput,
   CustomResource,
   Duration,
@@ -19,6 +18,7 @@ import type { StageConfig } from '../config/stage-config.js';
 import { KafkaCluster, MSK_IAM_PORT } from '../constructs/kafka-cluster.js';
 import { PlatformFunction, type PlatformFunctionProps } from '../constructs/platform-function.js';
 import { RedisCache } from '../constructs/redis-cache.js';
+import { acknowledgeOpenEgress } from '../constructs/vpc-placement.js';
 import { lambdaEntry } from '../lambda-entry.js';
 import { SUBNET_GROUPS } from '../network/platform-network.js';
 
@@ -107,7 +107,7 @@ export class AnalyticsStack extends Stack {
       timeout: Duration.minutes(5),
     });
     topicsFunction.function.connections.allowToDefaultPort(this.kafka.connections, 'Topics custom resource');
-    allowsAllOutbound(topicsFunction.function);
+    acknowledgeOpenEgress(topicsFunction.function);
     this.kafka.grantTopicAdmin(
       topicsFunction.function,
       topicSpecs.map((t) => t.name),
@@ -206,7 +206,7 @@ export class AnalyticsStack extends Stack {
     this.kafka.grantProduce(fn.function, topics);
     // From the client's side: the rule lives in the client's stack, so no stack depends back on it.
     fn.function.connections.allowToDefaultPort(this.kafka.connections, 'Kafka clients (IAM)');
-    allowsAllOutbound(fn.function);
+    acknowledgeOpenEgress(fn.function);
     fn.addEnvironment('KAFKA_BOOTSTRAP_BROKERS', this.bootstrapBrokers);
   }
 
@@ -214,15 +214,5 @@ export class AnalyticsStack extends Stack {
   grantReadResults(fn: PlatformFunction): void {
     this.redis.grantConnect(fn.function);
     fn.addEnvironment('WINDOW_SPECS', this.windowSpecsJson);
-  }
-}
-
-/** Functions' security groups allow all outbound traffic, so an egress rule to a broker adds nothing. */
-export function allowsAllOutbound(fn: lambda.Function): void {
-  for (const sg of fn.connections.securityGroups) {
-    Annotations.of(sg).acknowledgeWarning(
-      '@aws-cdk/aws-ec2:ipv4IgnoreEgressRule',
-      'Function security groups allow all outbound traffic; the broker or cache restricts who may come in.',
-    );
   }
 }

@@ -22,10 +22,9 @@
  * it has none left elsewhere), and the vhost when it is not `/` and nothing else is left in it.
  * A Delete for a resource whose Create failed (not one of our physical ids) does nothing.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
+import { type Credentials, readCredentials } from '../../commons/clients/secrets-manager.js';
 import { customResource } from '../../commons/custom-resource.js';
-import { logger, tracer } from '../../commons/powertools.js';
+import { logger } from '../../commons/powertools.js';
 import {
   type Permissions,
   RabbitMqManagementClient,
@@ -56,26 +55,6 @@ export const APP_USER_PERMISSIONS: Permissions = { configure: '^$', write: '.*',
 
 /** Declarations and deletions run this many at a time within one step. */
 const CONCURRENCY = 8;
-
-// Created once per container; the SDK honours AWS_ENDPOINT_URL by itself.
-const secrets = tracer.captureAWSv3Client(new SecretsManagerClient({}));
-
-const credentialsSchema = z.object({ username: z.string().min(1), password: z.string().min(1) });
-type Credentials = z.infer<typeof credentialsSchema>;
-
-async function readCredentials(secretArn: string): Promise<Credentials> {
-  const out = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  let value: unknown;
-  try {
-    value = JSON.parse(out.SecretString ?? '');
-  } catch {
-    value = undefined;
-  }
-  const parsed = credentialsSchema.safeParse(value);
-  // Never echo the secret's content.
-  if (!parsed.success) throw new Error(`secret ${secretArn} must hold JSON {"username", "password"}`);
-  return parsed.data;
-}
 
 /** `https://host` without a trailing slash, the scheme and host lower-cased: one broker, one spelling. */
 export function normalizeManagementUrl(url: string): string {

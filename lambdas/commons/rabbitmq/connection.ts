@@ -9,8 +9,9 @@
  * The channel is a confirm channel with a prefetch, so publishes are confirmed by the broker and
  * consumers never hold more than `prefetch` unacknowledged messages.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { readCredentials } from '../clients/secrets-manager.js';
 import { requiredEnv } from '../env.js';
 
 export interface RabbitMqEndpoint {
@@ -42,14 +43,7 @@ export interface RabbitMqSession {
 }
 
 export async function connectRabbitMq(endpoint: RabbitMqEndpoint, prefetch = 10): Promise<RabbitMqSession> {
-  const out = await new SecretsManagerClient({}).send(
-    new GetSecretValueCommand({ SecretId: endpoint.secretArn }),
-  );
-  const { username, password } = JSON.parse(out.SecretString ?? '{}') as {
-    username?: string;
-    password?: string;
-  };
-  if (!username || !password) throw new Error(`secret ${endpoint.secretArn} has no username and password`);
+  const { username, password } = await readCredentials(endpoint.secretArn);
   const url = new URL(amqpUrl(endpoint.endpoint, endpoint.vhost, username, password));
   url.searchParams.set('heartbeat', '30');
   const connection = await amqp.connect(url.toString());

@@ -8,8 +8,9 @@
  * An endpoint on this machine (the local runtime's Redis; ElastiCache never is) is reached in
  * plain text without credentials.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+
 import { Redis } from 'ioredis';
+import { readCredentials } from '../clients/secrets-manager.js';
 import { requiredEnv } from '../env.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1)$/;
@@ -30,16 +31,12 @@ export function redisEndpointFromEnv(env: NodeJS.ProcessEnv = process.env): Redi
   };
 }
 
-async function credentials(secretArn: string): Promise<{ username: string; password: string }> {
-  const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretArn }));
-  const value = JSON.parse(out.SecretString ?? '{}') as { username?: string; password?: string };
-  if (!value.password) throw new Error(`secret ${secretArn} has no password`);
-  return { username: value.username ?? 'default', password: value.password };
-}
-
 export async function connectRedis(endpoint: RedisEndpoint): Promise<Redis> {
   const local = isLocalEndpoint(endpoint.host);
-  const auth = !local && endpoint.secretArn ? await credentials(endpoint.secretArn) : undefined;
+  const auth =
+    !local && endpoint.secretArn
+      ? await readCredentials(endpoint.secretArn, { defaultUsername: 'default' })
+      : undefined;
   const redis = new Redis({
     host: endpoint.host,
     port: endpoint.port,
