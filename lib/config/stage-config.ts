@@ -114,6 +114,13 @@ export const stageConfigSchema = z
         breakerFailureThreshold: z.number().int().min(1).max(100),
         breakerOpenSeconds: z.number().int().min(1).max(3600),
         shippingCarrier: z.string().min(1),
+        /** The Redis priority queue of e-mails: lease of a taken e-mail, and sends before it is dead-lettered. */
+        emailQueue: z
+          .object({
+            visibilitySeconds: z.number().int().min(5).max(900),
+            maxAttempts: z.number().int().min(1).max(100),
+          })
+          .strict(),
         /** Messages above this size travel by claim check (S3); SNS and SQS stop at 256 KiB. */
         claimCheckThresholdBytes: z
           .number()
@@ -238,6 +245,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       breakerFailureThreshold: 5,
       breakerOpenSeconds: 10,
       shippingCarrier: 'DHL',
+      emailQueue: { visibilitySeconds: 60, maxAttempts: 8 },
       claimCheckThresholdBytes: 200 * 1024,
     },
     analytics: {
@@ -291,6 +299,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       breakerFailureThreshold: 5,
       breakerOpenSeconds: 30,
       shippingCarrier: 'DHL',
+      emailQueue: { visibilitySeconds: 60, maxAttempts: 8 },
       claimCheckThresholdBytes: 200 * 1024,
     },
     analytics: {

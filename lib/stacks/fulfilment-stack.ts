@@ -1,4 +1,6 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
@@ -47,7 +49,7 @@ interface ServiceSpec {
   /** The event types its subscription lets through: the SNS form of a topic-exchange routing key. */
   readonly eventTypes: readonly string[];
   readonly description: string;
-  /** Runs in the VPC (to reach Kafka). */
+  /** Runs in the VPC (to reach Kafka, Redis or RabbitMQ). */
   readonly inVpc?: true;
 }
 
@@ -72,7 +74,8 @@ export const SUBSCRIPTIONS: Readonly<Record<FulfilmentService, ServiceSpec>> = {
     entry: 'notifications/handlers/notification-consumer.ts',
     // The events the notification service renders, so filter and handler cannot drift apart.
     eventTypes: Object.keys(NOTIFYING_EVENTS),
-    description: 'Sends one e-mail per notifying event',
+    description: 'Queues one e-mail per notifying event (Redis priority queue), then sends the queue',
+    inVpc: true,
   },
   analytics: {
     entry: 'analytics/handlers/analytics-consumer.ts',
@@ -104,6 +107,8 @@ export class FulfilmentStack extends Stack {
   readonly stockCheckRequests: QueueWithDlq;
   readonly stockCheckReplies: QueueWithDlq;
   readonly stockCheckResponder: PlatformFunction;
+  /** Sends the e-mail queue every minute (what the notification consumers left). */
+  readonly emailDispatcher: PlatformFunction;
   /** The Amazon MQ event source's function: the warehouse's confirmations into the order flow. */
   readonly shipmentConfirmations: PlatformFunction;
 
@@ -202,13 +207,41 @@ export class FulfilmentStack extends Stack {
     appendOrders(consumers.shipping);
     consumers.shipping.addEnvironment('SHIPPING_CARRIER', f.shippingCarrier);
 
+    // E-mails: rendered by the consumer onto the Redis priority queue (transactional above bulk),
+    // sent by whoever drains it: the consumer after its batch, and a dispatcher every minute.
     const notification = consumers.notification;
-    useState(notification);
-    notification.addEnvironment('EMAIL_PROVIDER', f.emailProvider);
     notification.addEnvironment('ORDERS_VIEW_TABLE_NAME', data.ordersView.table.tableName);
     notification.addEnvironment('CUSTOMERS_VIEW_TABLE_NAME', data.customersView.table.tableName);
     data.ordersView.grantQuery(notification.function);
     data.customersView.grantQuery(notification.function);
+    this.emailDispatcher = new PlatformFunction(this, 'EmailDispatcher', {
+      entry: lambdaEntry('notifications/handlers/email-dispatcher.ts'),
+      serviceName: 'notification',
+      description: 'Sends queued e-mails, transactional before bulk (every minute)',
+      timeout: Duration.seconds(55),
+      logRetention,
+      vpc: props.analytics.vpc,
+      vpcSubnets: { subnetGroupName: SUBNET_GROUPS.app },
+    });
+    const dispatchSchedule = new events.Rule(this, 'EmailDispatchSchedule', {
+      description: 'Sends what is left in the e-mail queue',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.emailDispatcher.function, { retryAttempts: 0 })],
+    });
+    Validations.of(dispatchSchedule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'A schedule tick carries no data: a missed one loses nothing (the e-mails stay in the Redis queue) and the next tick, a minute later, does the same work',
+    });
+    const emailSenders = [notification, this.emailDispatcher];
+    for (const sender of emailSenders) {
+      useState(sender);
+      props.analytics.redis.grantConnect(sender.function);
+      sender.addEnvironment('EMAIL_PROVIDER', f.emailProvider);
+      sender.addEnvironment('EMAIL_QUEUE_NAME', 'notifications:emails');
+      sender.addEnvironment('EMAIL_QUEUE_VISIBILITY_SECONDS', String(f.emailQueue.visibilitySeconds));
+      sender.addEnvironment('EMAIL_QUEUE_MAX_ATTEMPTS', String(f.emailQueue.maxAttempts));
+    }
     // Purchases to the analytics stream: the customer comes from the orders read model.
     const analyticsConsumer = consumers.analytics;
     props.analytics.grantProduce(analyticsConsumer, [ANALYTICS_TOPICS.userActivity]);
@@ -248,18 +281,24 @@ export class FulfilmentStack extends Stack {
       });
       return this.formatArn({ service: 'ses', resource: 'template', resourceName: name });
     });
-    notification.addEnvironment('EMAIL_TEMPLATE_PREFIX', templatePrefix);
-    if (f.emailProvider === 'ses' && f.emailFrom) {
-      notification.addEnvironment('EMAIL_FROM', f.emailFrom);
-      notification.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['ses:SendBulkTemplatedEmail'],
-          resources: [
-            this.formatArn({ service: 'ses', resource: 'identity', resourceName: f.emailFrom.split('@')[1] }),
-            ...templates,
-          ],
-        }),
-      );
+    for (const sender of emailSenders) {
+      sender.addEnvironment('EMAIL_TEMPLATE_PREFIX', templatePrefix);
+      if (f.emailProvider === 'ses' && f.emailFrom) {
+        sender.addEnvironment('EMAIL_FROM', f.emailFrom);
+        sender.function.addToRolePolicy(
+          new iam.PolicyStatement({
+            actions: ['ses:SendBulkTemplatedEmail'],
+            resources: [
+              this.formatArn({
+                service: 'ses',
+                resource: 'identity',
+                resourceName: f.emailFrom.split('@')[1],
+              }),
+              ...templates,
+            ],
+          }),
+        );
+      }
     }
 
     // Request-reply. Replies live one minute: a reply nobody waits for any more just expires.

@@ -8,9 +8,13 @@
  */
 import type { EventEnvelope } from '../../commons/event-store/envelope.js';
 
-/** Events that send an e-mail, and whether the mail is transactional (sent first) or bulk. */
+/**
+ * Events that send an e-mail, and whether the mail is transactional (sent first) or bulk. The
+ * welcome mail is bulk: nothing waits on it, and a burst of registrations must not hold back the
+ * e-mails about orders and payments.
+ */
 export const NOTIFYING_EVENTS = {
-  CustomerRegistered: 'transactional',
+  CustomerRegistered: 'bulk',
   OrderPlaced: 'transactional',
   InventoryRejected: 'transactional',
   PaymentCompleted: 'transactional',

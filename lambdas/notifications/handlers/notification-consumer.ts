@@ -1,54 +1,32 @@
 /**
  * Notification service: one e-mail per notifying event (welcome, order received, payment, shipped,
- * failed, cancelled), at most once per (subject, event type) even under redelivery: a conditional
- * marker in the operational-state table is written before sending and completed after it. The
- * recipient comes from the read models; the provider (SES, or a recording test provider chosen by
- * configuration) sits behind its own circuit breaker.
+ * failed, cancelled), at most once per (subject, event type) even under redelivery.
+ *
+ * Each event is rendered for its recipient (from the read models) and put on the Redis priority
+ * queue, transactional e-mails above bulk ones, with its dedupe key as the task id. After the
+ * batch, the invocation sends what is queued, highest priority first, while it has time; the
+ * scheduled dispatcher (`email-dispatcher.ts`) sends what is left and what a dead dispatcher held.
+ * The send itself (marker, provider, circuit breaker) is in `adapters/email-dispatcher.ts`.
  */
 
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { SESClient } from '@aws-sdk/client-ses';
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { documentClient } from '../../commons/clients/dynamodb.js';
 import { requiredEnv } from '../../commons/env.js';
 import type { EventEnvelope } from '../../commons/event-store/envelope.js';
 import { RetryLaterError, sqsEventConsumer } from '../../commons/messaging/sqs-event-consumer.js';
-import { logger, tracer } from '../../commons/powertools.js';
-import { CircuitBreaker, CircuitOpenError } from '../../commons/resilience/circuit-breaker.js';
-import {
-  DynamoDbCircuitStateStore,
-  OPERATIONAL_STATE_KEY,
-} from '../../commons/resilience/dynamodb-circuit-state-store.js';
+import { logger, metrics } from '../../commons/powertools.js';
 import { CUSTOMERS_VIEW_KEY } from '../../customers/read-model/table-schema.js';
 import { ORDERS_VIEW_KEY } from '../../orders/read-model/table-schema.js';
-import { SesEmailProvider } from '../adapters/ses-email-provider.js';
-import {
-  type EmailProvider,
-  isNotifying,
-  LoggingEmailProvider,
-  renderEmail,
-  subjectIdOf,
-} from '../domain/emails.js';
+import { drainEmails, emailQueue } from '../adapters/email-dispatcher.js';
+import { emailKey, priorityOf } from '../domain/email-dispatch.js';
+import { isNotifying, renderEmail, subjectIdOf } from '../domain/emails.js';
 
 const db = documentClient();
-const stateTable = requiredEnv('OPERATIONAL_STATE_TABLE_NAME');
 const customersTable = requiredEnv('CUSTOMERS_VIEW_TABLE_NAME');
 const ordersTable = requiredEnv('ORDERS_VIEW_TABLE_NAME');
-const providerName = process.env.EMAIL_PROVIDER ?? 'test';
-const provider: EmailProvider =
-  providerName === 'ses'
-    ? new SesEmailProvider(tracer.captureAWSv3Client(new SESClient({})), {
-        from: requiredEnv('EMAIL_FROM'),
-        templatePrefix: requiredEnv('EMAIL_TEMPLATE_PREFIX'),
-        configurationSet: process.env.EMAIL_CONFIGURATION_SET || undefined,
-      })
-    : new LoggingEmailProvider();
-const breaker = new CircuitBreaker({
-  name: 'email-provider',
-  store: new DynamoDbCircuitStateStore(db, stateTable),
-  failureThreshold: Number(process.env.BREAKER_FAILURE_THRESHOLD ?? 5),
-  openMs: Number(process.env.BREAKER_OPEN_SECONDS ?? 30) * 1000,
-});
+/** Time kept back for the end of the invocation when draining after a batch. */
+const DRAIN_MARGIN_MS = 5_000;
 
 async function recipientOf(event: EventEnvelope): Promise<string | undefined> {
   const data = event.data as Record<string, unknown>;
@@ -68,58 +46,41 @@ async function recipientOf(event: EventEnvelope): Promise<string | undefined> {
   return typeof Item?.email === 'string' ? Item.email : undefined;
 }
 
-export const handler = sqsEventConsumer(async (event) => {
-  if (!isNotifying(event.type)) {
-    logger.warn('Event not for this service (check the subscription filter)', { type: event.type });
+const enqueue = sqsEventConsumer(async (event) => {
+  const type = event.type;
+  if (!isNotifying(type)) {
+    logger.warn('Event not for this service (check the subscription filter)', { type });
     return;
   }
   const to = await recipientOf(event);
-  const key = { [OPERATIONAL_STATE_KEY]: `email#${subjectIdOf(event)}#${event.type}` };
   if (!to) {
     logger.info('No recipient: the customer is not registered', { aggregateId: event.aggregateId });
     return;
   }
   const email = renderEmail(event, to);
   if (!email) return;
-  try {
-    await db.send(
-      new PutCommand({
-        TableName: stateTable,
-        Item: { ...key, status: 'sending', to, subject: email.subject, eventId: event.eventId },
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': OPERATIONAL_STATE_KEY },
-      }),
-    );
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
-      logger.info('E-mail already sent for this event type', { key: key[OPERATIONAL_STATE_KEY] });
-      return;
-    }
-    throw error;
-  }
-  try {
-    const { messageId } = await breaker.call(() => provider.send(email));
-    await db.send(
-      new UpdateCommand({
-        TableName: stateTable,
-        Key: key,
-        UpdateExpression: 'SET #status = :sent, messageId = :id, sentAt = :at, provider = :provider',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':sent': 'sent',
-          ':id': messageId,
-          ':at': new Date().toISOString(),
-          ':provider': providerName,
-        },
-      }),
-    );
-    logger.info('E-mail sent', { type: event.type, messageId });
-  } catch (error) {
-    // Not sent: free the marker so that the retry may send it.
-    await db.send(new DeleteCommand({ TableName: stateTable, Key: key }));
-    if (error instanceof CircuitOpenError) {
-      throw new RetryLaterError(Math.ceil(error.retryAfterMs / 1000), error.message, { cause: error });
-    }
-    throw error;
-  }
+  const key = emailKey(subjectIdOf(event), type);
+  const queue = await emailQueue();
+  await queue.enqueue(
+    { key, eventId: event.eventId, correlationId: event.correlationId, email },
+    priorityOf(type),
+    { id: key },
+  );
+  logger.info('E-mail queued', { key, priority: priorityOf(type) });
 });
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  const response = await enqueue(event, context);
+  try {
+    await drainEmails({
+      consumerId: `${context.logStreamName}/${context.awsRequestId}`,
+      shouldContinue: () => context.getRemainingTimeInMillis() > DRAIN_MARGIN_MS,
+    });
+  } catch (error) {
+    // The e-mails are safe in the queue; the scheduled dispatcher sends them.
+    logger.error('Drain after the batch failed', error as Error);
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+  return response;
+}

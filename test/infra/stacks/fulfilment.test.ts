@@ -1,5 +1,5 @@
 import type { CfnElement } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { EMAIL_TEMPLATES, templateName } from '../../../lambdas/notifications/domain/emails.js';
@@ -310,6 +310,54 @@ describe.each(STAGE_NAMES)('the fulfilment stack of the %s stage', (stage) => {
     expect(
       (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables.EMAIL_TEMPLATE_PREFIX,
     ).toBe(fulfilment.stackName);
+  });
+
+  describe('the e-mail queue (Redis priority queue)', () => {
+    const dispatcherId = idOf(fulfilment.emailDispatcher.function);
+    const [consumerId] = consumerOf(workQueueOf('notification')[0]);
+    const envOf = (id: string) =>
+      (resources[id]?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+    it('puts the notification consumer and the dispatcher in the VPC, with the Redis endpoint, its secret and the queue settings', () => {
+      for (const id of [consumerId, dispatcherId]) {
+        expect(resources[id]?.Properties.VpcConfig, id).toBeDefined();
+        const env = envOf(id);
+        expect(Object.keys(env), id).toEqual(
+          expect.arrayContaining([
+            'REDIS_HOST',
+            'REDIS_PORT',
+            'REDIS_AUTH_SECRET_ARN',
+            'OPERATIONAL_STATE_TABLE_NAME',
+          ]),
+        );
+        expect(env.EMAIL_QUEUE_NAME, id).toBe('notifications:emails');
+        expect(env.EMAIL_QUEUE_VISIBILITY_SECONDS, id).toBe(
+          String(config.fulfilment.emailQueue.visibilitySeconds),
+        );
+        expect(env.EMAIL_QUEUE_MAX_ATTEMPTS, id).toBe(String(config.fulfilment.emailQueue.maxAttempts));
+        expect(env.EMAIL_TEMPLATE_PREFIX, id).toBe(fulfilment.stackName);
+        // May read the Redis secret, and only that secret.
+        const secretReads = statementsOfFunction(id).filter((st) =>
+          actionsOf(st).includes('secretsmanager:GetSecretValue'),
+        );
+        expect(secretReads, id).toHaveLength(1);
+      }
+    });
+
+    it('runs the dispatcher every minute, with no retries of a tick (the next tick does the same work)', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        State: 'ENABLED',
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [dispatcherId, 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 0 },
+          }),
+        ],
+      });
+      // The dispatcher's timeout stays under the schedule's period.
+      expect(resources[dispatcherId]?.Properties.Timeout).toBeLessThan(60);
+    });
   });
 
   it('matches the snapshot', () => {
