@@ -6,6 +6,7 @@ import { BrokerStack } from './stacks/broker-stack.js';
 import { DataStack } from './stacks/data-stack.js';
 import { FulfilmentStack } from './stacks/fulfilment-stack.js';
 import { NetworkStack } from './stacks/network-stack.js';
+import { ObservabilityStack } from './stacks/observability-stack.js';
 import { ServicesStack } from './stacks/services-stack.js';
 
 export interface Platform {
@@ -15,6 +16,7 @@ export interface Platform {
   readonly fulfilment: FulfilmentStack;
   readonly analytics: AnalyticsStack;
   readonly broker: BrokerStack;
+  readonly observability: ObservabilityStack;
 }
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
@@ -78,10 +80,21 @@ export function buildPlatform(app: App, config: StageConfig): Platform {
     description: `Messaging platform (${config.stage}): order, customer and analytics APIs, projections`,
   });
 
+  const observability = new ObservabilityStack(app, stackId(config, 'Observability'), {
+    env,
+    config,
+    data,
+    analytics,
+    broker,
+    fulfilment,
+    services,
+    description: `Messaging platform (${config.stage}): alarms, alerting and the dashboard`,
+  });
+
   Tags.of(app).add('platform', 'messaging');
   Tags.of(app).add('stage', config.stage);
   for (const [key, value] of Object.entries(config.tags)) Tags.of(app).add(key, value);
-  return { network, data, services, fulfilment, analytics, broker };
+  return { network, data, services, fulfilment, analytics, broker, observability };
 }
 
 /** The security gates every synth runs: cdk-nag's AwsSolutions and Serverless packs. */

@@ -1,5 +1,12 @@
 import { z } from 'zod';
 
+/** A check's two thresholds: warning (degraded) at most critical (unhealthy). */
+const threshold = (max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .object({ warning: z.number().min(0).max(max), critical: z.number().min(0).max(max) })
+    .strict()
+    .refine((t) => t.warning <= t.critical, { message: 'warning cannot exceed critical', path: ['warning'] });
+
 /**
  * Typed configuration of one deployment stage. The CDK app reads the stage name from context
  * (`-c stage=dev`) and may take overrides as a JSON object (`-c config='{"logRetentionDays":30}'`);
@@ -146,6 +153,8 @@ export const stageConfigSchema = z
             mode: z.enum(['serverless', 'replicationGroup']),
             nodeType: z.string().startsWith('cache.'),
             replicas: z.number().int().min(0).max(5),
+            /** Serverless: the data storage limit (GB), which the memory alarms measure against. */
+            maxDataStorageGb: z.number().int().min(1).max(5000),
           })
           .strict(),
         topics: z
@@ -191,6 +200,67 @@ export const stageConfigSchema = z
         instanceType: z.string().startsWith('mq.'),
       })
       .strict(),
+    /** Alarms (a warning and a critical threshold per check), alerting and the health check. */
+    observability: z
+      .object({
+        /** Period of the alarms' metrics; a multiple of 60. */
+        periodSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(3600)
+          .refine((v) => v % 60 === 0, 'a multiple of 60'),
+        /** Periods evaluated, and breaching periods among them that raise the alarm. */
+        evaluationPeriods: z.number().int().min(1).max(24),
+        datapointsToAlarm: z.number().int().min(1).max(24),
+        thresholds: z
+          .object({
+            /** Visible messages in a work queue. */
+            queueDepth: threshold(),
+            /** Age of the oldest message in a work queue, seconds. */
+            queueAgeSeconds: threshold(),
+            /** Messages in a dead-letter queue (warning 1 means: any). */
+            deadLetters: threshold(),
+            /** Errors of one function per period. */
+            lambdaErrors: threshold(),
+            /** Throttles of one function per period. */
+            lambdaThrottles: threshold(),
+            /** p99 duration of one function, as a percentage of its timeout. */
+            lambdaP99PercentOfTimeout: threshold(100),
+            /** Records the Kafka consumer (windowing) is behind (Lambda's OffsetLag). */
+            kafkaOffsetLag: threshold(),
+            /** Age of the oldest unconsumed record (MSK EstimatedMaxTimeLag), seconds. */
+            kafkaTimeLagSeconds: threshold(),
+            /** Read plus write throttle events of one table per period. */
+            dynamoDbThrottles: threshold(),
+            /** API responses with a 5xx status per period. */
+            api5xx: threshold(),
+            /** API p99 latency, milliseconds. */
+            apiP99LatencyMs: threshold(),
+            /** Messages held by the RabbitMQ broker. */
+            brokerMessages: threshold(),
+            /** RabbitMQ memory in use, percent of its limit. */
+            brokerMemoryPercent: threshold(100),
+            /** Redis memory in use, percent of its limit. */
+            redisMemoryPercent: threshold(100),
+            /** Keys Redis evicted per period. */
+            redisEvictions: threshold(),
+          })
+          .strict(),
+        /** Where alerts are e-mailed (SES); none: no e-mail. */
+        alertEmails: z.array(z.string().email()).max(50),
+        /** The SES identity alerts are sent from (required with alertEmails). */
+        alertFrom: z.string().email().optional(),
+      })
+      .strict()
+      .refine((o) => o.datapointsToAlarm <= o.evaluationPeriods, {
+        message: 'datapointsToAlarm cannot exceed evaluationPeriods',
+        path: ['datapointsToAlarm'],
+      })
+      .refine((o) => o.alertEmails.length === 0 || o.alertFrom !== undefined, {
+        message: 'required with alertEmails',
+        path: ['alertFrom'],
+      }),
     /** How long an `Idempotency-Key` is remembered. */
     idempotencyTtlSeconds: z
       .number()
@@ -250,7 +320,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
     },
     analytics: {
       kafka: { mode: 'serverless', instanceType: 'kafka.t3.small', brokerNodes: 2, volumeSizeGiB: 20 },
-      redis: { mode: 'serverless', nodeType: 'cache.t4g.micro', replicas: 0 },
+      redis: { mode: 'serverless', nodeType: 'cache.t4g.micro', replicas: 0, maxDataStorageGb: 1 },
       topics: { partitions: 3, replicationFactor: 1, retentionHours: 24 },
       consumer: {
         groupId: 'analytics-windowing',
@@ -262,6 +332,29 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       resultsPerUser: 100,
     },
     broker: { deploymentMode: 'SINGLE_INSTANCE', instanceType: 'mq.t3.micro' },
+    observability: {
+      periodSeconds: 60,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      thresholds: {
+        queueDepth: { warning: 100, critical: 1000 },
+        queueAgeSeconds: { warning: 120, critical: 600 },
+        deadLetters: { warning: 1, critical: 10 },
+        lambdaErrors: { warning: 1, critical: 10 },
+        lambdaThrottles: { warning: 1, critical: 10 },
+        lambdaP99PercentOfTimeout: { warning: 70, critical: 90 },
+        kafkaOffsetLag: { warning: 1000, critical: 10000 },
+        kafkaTimeLagSeconds: { warning: 60, critical: 300 },
+        dynamoDbThrottles: { warning: 1, critical: 50 },
+        api5xx: { warning: 1, critical: 10 },
+        apiP99LatencyMs: { warning: 1000, critical: 3000 },
+        brokerMessages: { warning: 1000, critical: 10000 },
+        brokerMemoryPercent: { warning: 60, critical: 80 },
+        redisMemoryPercent: { warning: 70, critical: 90 },
+        redisEvictions: { warning: 1, critical: 100 },
+      },
+      alertEmails: [],
+    },
     idempotencyTtlSeconds: 3600,
     tags: {},
   },
@@ -304,7 +397,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
     },
     analytics: {
       kafka: { mode: 'provisioned', instanceType: 'kafka.m7g.large', brokerNodes: 3, volumeSizeGiB: 500 },
-      redis: { mode: 'replicationGroup', nodeType: 'cache.r7g.large', replicas: 2 },
+      redis: { mode: 'replicationGroup', nodeType: 'cache.r7g.large', replicas: 2, maxDataStorageGb: 10 },
       topics: { partitions: 12, replicationFactor: 3, retentionHours: 7 * 24 },
       consumer: {
         groupId: 'analytics-windowing',
@@ -316,6 +409,29 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       resultsPerUser: 1000,
     },
     broker: { deploymentMode: 'CLUSTER_MULTI_AZ', instanceType: 'mq.m5.large' },
+    observability: {
+      periodSeconds: 60,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      thresholds: {
+        queueDepth: { warning: 1000, critical: 10000 },
+        queueAgeSeconds: { warning: 120, critical: 600 },
+        deadLetters: { warning: 1, critical: 10 },
+        lambdaErrors: { warning: 1, critical: 10 },
+        lambdaThrottles: { warning: 1, critical: 10 },
+        lambdaP99PercentOfTimeout: { warning: 70, critical: 90 },
+        kafkaOffsetLag: { warning: 10000, critical: 100000 },
+        kafkaTimeLagSeconds: { warning: 60, critical: 300 },
+        dynamoDbThrottles: { warning: 1, critical: 50 },
+        api5xx: { warning: 5, critical: 50 },
+        apiP99LatencyMs: { warning: 1000, critical: 3000 },
+        brokerMessages: { warning: 1000, critical: 10000 },
+        brokerMemoryPercent: { warning: 60, critical: 80 },
+        redisMemoryPercent: { warning: 70, critical: 90 },
+        redisEvictions: { warning: 1, critical: 100 },
+      },
+      alertEmails: [],
+    },
     idempotencyTtlSeconds: 24 * 3600,
     tags: {},
   },

@@ -1,4 +1,5 @@
 import { Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -216,6 +217,24 @@ export class KafkaCluster extends Construct {
       grantee,
       actions: ['kafka:GetBootstrapBrokers', 'kafka:DescribeClusterV2'],
       resourceArns: [this.clusterArn],
+    });
+  }
+
+  /**
+   * How far a consumer group is behind on a topic, in seconds: MSK's `EstimatedMaxTimeLag` (the
+   * age of the oldest record it has not consumed, over the topic's partitions).
+   */
+  metricEstimatedMaxTimeLag(
+    consumerGroup: string,
+    topic: string,
+    props: cloudwatch.MetricOptions = {},
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/Kafka',
+      metricName: 'EstimatedMaxTimeLag',
+      dimensionsMap: { 'Cluster Name': this.clusterName, 'Consumer Group': consumerGroup, Topic: topic },
+      statistic: 'Maximum',
+      ...props,
     });
   }
 }

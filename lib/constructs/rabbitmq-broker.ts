@@ -1,5 +1,6 @@
 import { CustomResource, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as amazonmq from 'aws-cdk-lib/aws-amazonmq';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -59,6 +60,8 @@ export interface RabbitMqEventSourceOptions {
 export class RabbitMqBroker extends Construct {
   readonly broker: amazonmq.CfnBroker;
   readonly brokerArn: string;
+  /** The broker's name (its CloudWatch `Broker` dimension). */
+  readonly brokerName: string;
   readonly securityGroup: ec2.SecurityGroup;
   readonly connections: ec2.Connections;
   readonly adminSecret: secretsmanager.Secret;
@@ -87,6 +90,7 @@ export class RabbitMqBroker extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const mode = props.deploymentMode ?? 'SINGLE_INSTANCE';
     const name = `${Stack.of(this).stackName}-${id}`.replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 50);
+    this.brokerName = name;
     const subnets = dataSubnets(props.vpc, props.vpcSubnets);
     const subnetIds = mode === 'SINGLE_INSTANCE' ? subnets.subnetIds.slice(0, 1) : subnets.subnetIds;
 
@@ -257,5 +261,32 @@ export class RabbitMqBroker extends Construct {
     );
     this.appSecret.grantRead(fn);
     return mapping;
+  }
+
+  /** Messages held by the broker (ready and unacknowledged, every queue). */
+  metricMessageCount(props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return this.metric('MessageCount', { statistic: 'Maximum', ...props });
+  }
+
+  /** Memory in use as a percentage of RabbitMQ's memory limit (its high watermark). */
+  metricMemoryPercent(props: cloudwatch.MetricOptions = {}): cloudwatch.IMetric {
+    return new cloudwatch.MathExpression({
+      expression: '100 * used / limit',
+      usingMetrics: {
+        used: this.metric('RabbitMQMemUsed', { statistic: 'Maximum', ...props }),
+        limit: this.metric('RabbitMQMemLimit', { statistic: 'Minimum', ...props }),
+      },
+      label: 'RabbitMQ memory used (%)',
+      ...(props.period ? { period: props.period } : {}),
+    });
+  }
+
+  private metric(metricName: string, props: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/AmazonMQ',
+      metricName,
+      dimensionsMap: { Broker: this.brokerName },
+      ...props,
+    });
   }
 }

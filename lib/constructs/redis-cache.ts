@@ -1,4 +1,5 @@
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -22,6 +23,12 @@ export interface RedisCacheProps {
   readonly nodeType?: string;
   /** Replication group only; 0 means a single node (no failover). @default 1 */
   readonly replicas?: number;
+  /**
+   * Serverless only: the data storage limit in GB (ElastiCache stops growing there, and evicts);
+   * the memory metric is measured against it.
+   * @default 10
+   */
+  readonly maxDataStorageGb?: number;
   /** Replication group only: a non-default port. @default 6380 */
   readonly port?: number;
   /** @default - a new key with rotation */
@@ -52,10 +59,14 @@ export class RedisCache extends Construct {
   readonly encryptionKey: kms.IKey;
   /** JSON `{username, password}`. */
   readonly authSecret: secretsmanager.Secret;
+  /** The CloudWatch dimensions of the cache (serverless) or of its primary node (replication group). */
+  private readonly metricDimensions: Record<string, string>;
+  private readonly maxDataStorageGb: number;
 
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
     this.mode = props.mode ?? 'serverless';
+    this.maxDataStorageGb = props.maxDataStorageGb ?? 10;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.DESTROY;
     const name = `${Stack.of(this).stackName}-${id}`
       .replace(/[^A-Za-z0-9-]/g, '-')
@@ -127,11 +138,13 @@ export class RedisCache extends Construct {
         subnetIds: subnets.subnetIds,
         userGroupId: group.userGroupId,
         snapshotRetentionLimit: 1,
+        cacheUsageLimits: { dataStorage: { maximum: this.maxDataStorageGb, unit: 'GB' } },
       });
       cache.node.addDependency(group);
       cache.applyRemovalPolicy(removalPolicy);
       this.endpointAddress = cache.attrEndpointAddress;
       this.endpointPort = cache.attrEndpointPort;
+      this.metricDimensions = { clusterId: name };
     } else {
       const replicas = props.replicas ?? 1;
       const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
@@ -160,6 +173,8 @@ export class RedisCache extends Construct {
       group.applyRemovalPolicy(removalPolicy);
       this.endpointAddress = group.attrPrimaryEndPointAddress;
       this.endpointPort = group.attrPrimaryEndPointPort;
+      // Node metrics: the primary is `<replication group id>-001` until a failover.
+      this.metricDimensions = { CacheClusterId: `${group.ref}-001` };
     }
     const port = this.mode === 'serverless' ? 6379 : (props.port ?? 6380);
     this.connections = new ec2.Connections({
@@ -169,6 +184,39 @@ export class RedisCache extends Construct {
   }
 
   /** Lets a function connect: network path, the secret, and the environment it reads. */
+  /**
+   * Memory in use, percent: `DatabaseMemoryUsagePercentage` of the primary node, or for a
+   * serverless cache `BytesUsedForCache` against its data storage limit.
+   */
+  metricMemoryPercent(props: cloudwatch.MetricOptions = {}): cloudwatch.IMetric {
+    const metric = (metricName: string) =>
+      new cloudwatch.Metric({
+        namespace: 'AWS/ElastiCache',
+        metricName,
+        dimensionsMap: this.metricDimensions,
+        statistic: 'Maximum',
+        ...props,
+      });
+    if (this.mode === 'replicationGroup') return metric('DatabaseMemoryUsagePercentage');
+    return new cloudwatch.MathExpression({
+      expression: `100 * bytes / ${this.maxDataStorageGb * 1e9}`,
+      usingMetrics: { bytes: metric('BytesUsedForCache') },
+      label: 'Redis memory used (%)',
+      ...(props.period ? { period: props.period } : {}),
+    });
+  }
+
+  /** Keys evicted because memory was full. */
+  metricEvictions(props: cloudwatch.MetricOptions = {}): cloudwatch.IMetric {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/ElastiCache',
+      metricName: 'Evictions',
+      dimensionsMap: this.metricDimensions,
+      statistic: 'Sum',
+      ...props,
+    });
+  }
+
   grantConnect(fn: lambda.Function): void {
     // From the client's side: the rule lives in the client's stack (no dependency back on it).
     fn.connections.allowToDefaultPort(this.connections, 'Redis clients');

@@ -70,6 +70,7 @@ export class AnalyticsStack extends Stack {
       mode: a.redis.mode,
       nodeType: a.redis.nodeType,
       replicas: a.redis.replicas,
+      maxDataStorageGb: a.redis.maxDataStorageGb,
       removalPolicy,
     });
 

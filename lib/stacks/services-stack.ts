@@ -1,4 +1,6 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Aws, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -11,6 +13,7 @@ import { lambdaEntry } from '../lambda-entry.js';
 import type { AnalyticsStack } from './analytics-stack.js';
 import type { DataStack } from './data-stack.js';
 import type { FulfilmentStack } from './fulfilment-stack.js';
+import { alarmNamePrefixOf, alertTopicArn } from './observability-stack.js';
 
 export interface ServicesStackProps extends StackProps {
   readonly config: StageConfig;
@@ -149,6 +152,10 @@ export class ServicesStack extends Stack {
   readonly api: PlatformRestApi;
   readonly projector: EventStoreStreamConsumer;
   readonly routeFunctions: Readonly<Record<string, PlatformFunction>>;
+  /** GET /health, also run every minute: reads the alarms and probes, announces status changes. */
+  readonly health: PlatformFunction;
+  /** Every alarm of the stage is named `<prefix>-...` (the Observability stack creates them). */
+  readonly alarmNamePrefix: string;
 
   constructor(scope: Construct, id: string, props: ServicesStackProps) {
     super(scope, id, props);
@@ -268,6 +275,69 @@ export class ServicesStack extends Stack {
     data.ordersView.grantProject(this.projector.handler.function);
     data.customersView.grantProject(this.projector.handler.function);
     data.eventStore.encryptionKey.grantDecrypt(this.projector.handler.function);
+
+    // Health: GET /health reads the stage's alarms (by name prefix) and a few live probes; the same
+    // function runs every minute, publishes the result as a metric and announces status changes
+    // on the alert topic (by name: the Observability stack, deployed after this one, creates it).
+    this.alarmNamePrefix = alarmNamePrefixOf(config);
+    this.health = new PlatformFunction(this, 'HealthCheck', {
+      entry: lambdaEntry('observability/handlers/health-check.ts'),
+      serviceName: 'health',
+      description:
+        'GET /health and the scheduled health check: alarms and probes, healthy/degraded/unhealthy',
+      timeout: Duration.seconds(10),
+      logRetention,
+      environment: {
+        STAGE: config.stage,
+        ALARM_NAME_PREFIX: this.alarmNamePrefix,
+        ALERT_TOPIC_ARN: alertTopicArn(this.alarmNamePrefix),
+        EVENT_STORE_TABLE_NAME: data.eventStore.table.tableName,
+        OPERATIONAL_STATE_TABLE_NAME: data.operationalState.table.tableName,
+      },
+    });
+    const alarmsArn = this.formatArn({
+      service: 'cloudwatch',
+      resource: 'alarm',
+      resourceName: `${this.alarmNamePrefix}-*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.health.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['cloudwatch:DescribeAlarms'], resources: [alarmsArn] }),
+    );
+    const healthPolicy = this.health.role.node.tryFindChild('DefaultPolicy');
+    if (healthPolicy) {
+      const pattern = alarmsArn
+        .replaceAll(Aws.ACCOUNT_ID, '<AWS::AccountId>')
+        .replaceAll(Aws.REGION, '<AWS::Region>')
+        .replaceAll(Aws.PARTITION, '<AWS::Partition>');
+      Validations.of(healthPolicy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${pattern}]`,
+        reason:
+          "The health check lists the stage's alarms by their name prefix: cloudwatch:DescribeAlarms on the alarms named <prefix>-*, which the Observability stack creates after this one.",
+      });
+    }
+    this.health.function.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DescribeTable'],
+        resources: [data.eventStore.table.tableArn],
+      }),
+    );
+    this.health.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sns:Publish'], resources: [alertTopicArn(this.alarmNamePrefix)] }),
+    );
+    data.operationalState.table.grantReadWriteData(this.health.function);
+    this.api.addRoute('GET', '/health', this.health.function);
+    functions.HealthCheck = this.health;
+    const healthSchedule = new events.Rule(this, 'HealthSchedule', {
+      description: 'Runs the health check every minute',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.health.function, { retryAttempts: 0 })],
+    });
+    Validations.of(healthSchedule).acknowledge({
+      id: 'Serverless-EventBusDLQ',
+      reason:
+        'A schedule tick carries no data: a missed one loses nothing, and the next tick, a minute later, checks again',
+    });
 
     this.routeFunctions = functions;
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Base URL of the REST API' });

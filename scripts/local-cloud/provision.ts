@@ -1,5 +1,13 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import {
+  CloudWatchClient,
+  type MetricDataQuery,
+  PutCompositeAlarmCommand,
+  PutDashboardCommand,
+  PutMetricAlarmCommand,
+  type PutMetricAlarmCommandInput,
+} from '@aws-sdk/client-cloudwatch';
+import {
   CreateTableCommand,
   type CreateTableCommandInput,
   DescribeTableCommand,
@@ -34,6 +42,7 @@ import {
   SetQueueAttributesCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { COMPOSITE_STAND_IN_METRIC } from './alarms/composite.js';
 import type { CfnResource, StackArtifact } from './assembly.js';
 import { isCustomResourceType } from './custom-resources.js';
 import { type ResolveContext, resolve, UnresolvableError } from './intrinsics.js';
@@ -80,6 +89,7 @@ export interface Clients {
   readonly secrets: SecretsManagerClient;
   readonly s3: S3Client;
   readonly ses: SESClient;
+  readonly cloudwatch: CloudWatchClient;
 }
 
 export function awsClients(target: AwsTarget): Clients {
@@ -98,6 +108,7 @@ export function awsClients(target: AwsTarget): Clients {
     secrets: new SecretsManagerClient(config),
     s3: new S3Client({ ...config, forcePathStyle: true }),
     ses: new SESClient(config),
+    cloudwatch: new CloudWatchClient(config),
   };
 }
 
@@ -109,6 +120,7 @@ interface HandlerArgs {
   readonly props: Props;
   readonly target: AwsTarget;
   readonly clients: Clients;
+  readonly log: (line: string) => void;
 }
 type Handler = (args: HandlerArgs) => Promise<ResourceState>;
 
@@ -458,7 +470,181 @@ const mqBroker: Handler = async ({ stack, logicalId, props, target, engines, cli
   };
 };
 
+const num = (v: unknown): number | undefined => (v === undefined || v === null ? undefined : Number(v));
+const strings = (v: unknown): string[] | undefined =>
+  Array.isArray(v) ? v.map((x) => String(x)) : undefined;
+const bool = (v: unknown): boolean | undefined =>
+  v === undefined || v === null ? undefined : v === true || v === 'true';
+
+const alarmArn = (target: AwsTarget, name: string) =>
+  `arn:aws:cloudwatch:${target.region}:${target.accountId}:alarm:${name}`;
+
+/** Marks the state of an alarm the local cloud created (watched for state changes and actions). */
+export const LOCAL_ALARM = 'LocalAlarm';
+
+/**
+ * `AWS::CloudWatch::Alarm`: PutMetricAlarm, in the single-metric form or the metric-math form
+ * (`Metrics`). Ref is the alarm's name, as in CloudFormation. The emulator keeps the alarm's state
+ * and answers DescribeAlarms/SetAlarmState; it does not evaluate metrics. An alarm it rejects is a
+ * stand-in (its name and ARN resolve), logged.
+ */
+const metricAlarm: Handler = async ({ stack, logicalId, props, target, clients, log }) => {
+  const name = str(props.AlarmName) ?? physicalName(stack.stackName, logicalId, 255);
+  const metrics = props.Metrics as MetricDataQuery[] | undefined;
+  const input: PutMetricAlarmCommandInput = {
+    AlarmName: name,
+    AlarmDescription: str(props.AlarmDescription),
+    ActionsEnabled: bool(props.ActionsEnabled),
+    AlarmActions: strings(props.AlarmActions),
+    OKActions: strings(props.OKActions),
+    InsufficientDataActions: strings(props.InsufficientDataActions),
+    Namespace: str(props.Namespace),
+    MetricName: str(props.MetricName),
+    Dimensions: (props.Dimensions as { Name: unknown; Value: unknown }[] | undefined)?.map((d) => ({
+      Name: String(d.Name),
+      Value: String(d.Value),
+    })),
+    Statistic: str(props.Statistic) as PutMetricAlarmCommandInput['Statistic'],
+    ExtendedStatistic: str(props.ExtendedStatistic),
+    Period: num(props.Period),
+    Unit: str(props.Unit) as PutMetricAlarmCommandInput['Unit'],
+    Metrics: metrics?.map((m) => ({
+      ...m,
+      Period: num(m.Period),
+      ReturnData: bool(m.ReturnData),
+      MetricStat: m.MetricStat && { ...m.MetricStat, Period: num(m.MetricStat.Period) },
+    })),
+    EvaluationPeriods: num(props.EvaluationPeriods),
+    DatapointsToAlarm: num(props.DatapointsToAlarm),
+    Threshold: num(props.Threshold),
+    ThresholdMetricId: str(props.ThresholdMetricId),
+    ComparisonOperator: str(props.ComparisonOperator) as PutMetricAlarmCommandInput['ComparisonOperator'],
+    TreatMissingData: str(props.TreatMissingData),
+    EvaluateLowSampleCountPercentile: str(props.EvaluateLowSampleCountPercentile),
+    Tags: props.Tags as PutMetricAlarmCommandInput['Tags'],
+  };
+  const arn = alarmArn(target, name);
+  try {
+    await clients.cloudwatch.send(new PutMetricAlarmCommand(input));
+  } catch (e) {
+    log(
+      `${stack.stackName}/${logicalId} (AWS::CloudWatch::Alarm ${name}): the AWS emulator rejects it ` +
+        `(${(e as Error).name}: ${(e as Error).message}); a stand-in, its state and actions are not emulated`,
+    );
+    return { type: 'AWS::CloudWatch::Alarm', ref: name, attrs: { Arn: arn, AlarmName: name } };
+  }
+  return {
+    type: 'AWS::CloudWatch::Alarm',
+    ref: name,
+    attrs: { Arn: arn, AlarmName: name, [LOCAL_ALARM]: true },
+  };
+};
+
+/** Whether the emulator answered that it does not implement an operation (moto: an HTML 404). */
+const notImplemented = (e: unknown): boolean => {
+  const err = e as Error & { $metadata?: { httpStatusCode?: number } };
+  const status = err.$metadata?.httpStatusCode;
+  return (
+    status === 404 ||
+    status === 501 ||
+    err.name === 'SyntaxError' ||
+    /not (yet )?implemented|UnknownOperation|InvalidAction/i.test(`${err.name} ${err.message}`)
+  );
+};
+
+/** Set once the emulator has answered that it has no PutCompositeAlarm: later ones go straight to stand-ins. */
+let compositeUnsupported = false;
+
+/**
+ * `AWS::CloudWatch::CompositeAlarm`: PutCompositeAlarm. moto has none (its DescribeAlarms never
+ * lists a composite), so the composite becomes a stand-in metric alarm of the same name, on a
+ * metric nothing publishes, holding its description, state and actions; the runtime evaluates its
+ * rule (see alarms/alarm-actions.ts) and shows it as a composite to functions (control-plane.ts).
+ */
+const compositeAlarm: Handler = async ({ stack, logicalId, props, target, clients, log }) => {
+  const name = str(props.AlarmName) ?? physicalName(stack.stackName, logicalId, 255);
+  const rule = String(props.AlarmRule ?? '');
+  const actions = {
+    AlarmDescription: str(props.AlarmDescription),
+    ActionsEnabled: bool(props.ActionsEnabled),
+    AlarmActions: strings(props.AlarmActions),
+    OKActions: strings(props.OKActions),
+    InsufficientDataActions: strings(props.InsufficientDataActions),
+  };
+  const state = (standIn: boolean): ResourceState => ({
+    type: 'AWS::CloudWatch::CompositeAlarm',
+    ref: name,
+    attrs: {
+      Arn: alarmArn(target, name),
+      AlarmName: name,
+      AlarmRule: rule,
+      LocalCompositeStandIn: standIn,
+      [LOCAL_ALARM]: true,
+    },
+  });
+  if (!compositeUnsupported) {
+    try {
+      await clients.cloudwatch.send(
+        new PutCompositeAlarmCommand({
+          AlarmName: name,
+          AlarmRule: rule,
+          ...actions,
+          ActionsSuppressor: str(props.ActionsSuppressor),
+          ActionsSuppressorWaitPeriod: num(props.ActionsSuppressorWaitPeriod),
+          ActionsSuppressorExtensionPeriod: num(props.ActionsSuppressorExtensionPeriod),
+        }),
+      );
+      return state(false);
+    } catch (e) {
+      if (!notImplemented(e)) throw e;
+      compositeUnsupported = true;
+      log(
+        'the AWS emulator has no PutCompositeAlarm: composite alarms are stand-in metric alarms of the same ' +
+          'name (namespace LocalCloud/CompositeAlarm), their rules evaluated by the local cloud',
+      );
+    }
+  }
+  if (props.ActionsSuppressor !== undefined)
+    log(`${stack.stackName}/${logicalId}: ActionsSuppressor is not emulated (actions are never suppressed)`);
+  await clients.cloudwatch.send(
+    new PutMetricAlarmCommand({
+      AlarmName: name,
+      ...actions,
+      ...COMPOSITE_STAND_IN_METRIC,
+      Statistic: 'Maximum',
+      Period: 60,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'ignore',
+    }),
+  );
+  return state(true);
+};
+
+/** `AWS::CloudWatch::Dashboard`: PutDashboard. Ref is its name. */
+const dashboard: Handler = async ({ stack, logicalId, props, clients, log }) => {
+  const name = str(props.DashboardName) ?? physicalName(stack.stackName, logicalId, 255);
+  const body = json(props.DashboardBody) ?? '{}';
+  try {
+    const out = await clients.cloudwatch.send(
+      new PutDashboardCommand({ DashboardName: name, DashboardBody: body }),
+    );
+    for (const m of out.DashboardValidationMessages ?? [])
+      log(`${stack.stackName}/${logicalId} (dashboard ${name}): ${m.DataPath ?? ''} ${m.Message ?? ''}`);
+  } catch (e) {
+    log(
+      `${stack.stackName}/${logicalId} (dashboard ${name}): the AWS emulator rejects it ` +
+        `(${(e as Error).name}: ${(e as Error).message}); a stand-in`,
+    );
+  }
+  return { type: 'AWS::CloudWatch::Dashboard', ref: name, attrs: {} };
+};
+
 const HANDLERS: Record<string, Handler> = {
+  'AWS::CloudWatch::Alarm': metricAlarm,
+  'AWS::CloudWatch::CompositeAlarm': compositeAlarm,
+  'AWS::CloudWatch::Dashboard': dashboard,
   'AWS::MSK::Cluster': mskCluster,
   'AWS::MSK::ServerlessCluster': mskCluster,
   'AWS::ElastiCache::CacheCluster': elastiCache('AWS::ElastiCache::CacheCluster'),
@@ -516,9 +702,6 @@ const NO_LOCAL_EFFECT = new Set([
   'AWS::AmazonMQ::ConfigurationAssociation',
   'AWS::Cognito::UserPool',
   'AWS::Cognito::UserPoolClient',
-  'AWS::CloudWatch::Alarm',
-  'AWS::CloudWatch::CompositeAlarm',
-  'AWS::CloudWatch::Dashboard',
 ]);
 
 /** Marks the stand-in state of a resource with no local effect: any attribute of it resolves. */
@@ -663,6 +846,7 @@ export async function provision(
             target,
             clients,
             engines: options.engines ?? {},
+            log: options.log ?? (() => undefined),
           });
           registry.set(stack.stackName, logicalId, state);
           provisioned.push({ ...finding, message: state.ref });

@@ -4,6 +4,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { AlarmEmulator, type LocalAlarm } from './alarms/alarm-actions.js';
 import { LocalApiGateway, type Route, readRestApis } from './api-gateway.js';
 import { assetPathOf, readAssembly, resourcesOfType, type StackArtifact } from './assembly.js';
 import { JwtIssuer } from './auth/jwt-issuer.js';
@@ -38,6 +39,7 @@ import {
   type Clients,
   type CustomResourceArgs,
   type Finding,
+  LOCAL_ALARM,
   type LocalEngines,
   provision,
 } from './provision.js';
@@ -71,6 +73,24 @@ export interface LocalCloudOptions {
    * @default '.local-cloud/custom-resources.json'
    */
   readonly customResourceState?: string | false;
+  /**
+   * How often the CloudWatch alarms the local cloud created are read (DescribeAlarms): composite
+   * alarm rules are evaluated and, on each state change, the SNS actions of the new state are sent
+   * CloudWatch's notification. `false` turns both off.
+   * @default LOCAL_CLOUD_ALARM_POLL_MS from the environment (milliseconds, or `off`), else 1000
+   */
+  readonly alarmPollIntervalMs?: number | false;
+}
+
+/** `LOCAL_CLOUD_ALARM_POLL_MS`: milliseconds between alarm polls, or `off`; 1000 when unset. */
+function alarmPollFromEnvironment(): number | false {
+  const value = process.env.LOCAL_CLOUD_ALARM_POLL_MS?.trim();
+  if (!value) return 1000;
+  if (/^(off|false|0)$/i.test(value)) return false;
+  const ms = Number(value);
+  if (!Number.isFinite(ms) || ms < 0)
+    throw new Error(`LOCAL_CLOUD_ALARM_POLL_MS: ${value} is not a number of milliseconds`);
+  return ms;
 }
 
 /** A request sent to a Lambda-backed custom resource during start-up, and how it ended. */
@@ -112,7 +132,9 @@ export class LocalCloud {
   readonly eventSources: EventSource[] = [];
   readonly unsupported: Finding[] = [];
   /** AWS control-plane calls for the engines that stand in for managed services (MSK). */
-  private readonly controlPlane = new LocalControlPlane(() => this.registry);
+  private readonly controlPlane: LocalControlPlane;
+  /** Alarm actions and composite alarm rules; undefined when `alarmPollIntervalMs` is false. */
+  alarms?: AlarmEmulator;
   /** Requests sent to Lambda-backed custom resources during start-up, in order. */
   readonly customResources: AppliedCustomResource[] = [];
   url = '';
@@ -124,6 +146,7 @@ export class LocalCloud {
 
   private constructor(private readonly options: LocalCloudOptions) {
     this.clients = awsClients(options.target);
+    this.controlPlane = new LocalControlPlane(() => this.registry, options.target.endpoint);
     this.log = options.log ?? ((line) => console.error(`[local-cloud] ${line}`));
   }
 
@@ -216,6 +239,7 @@ export class LocalCloud {
       this.log(`unsupported: ${f.stackName}/${f.logicalId} (${f.type}): ${f.message}`);
     }
     for (const source of this.eventSources) source.start();
+    this.startAlarms();
     if (this.routes.length > 0) {
       const conflicts = new Map<string, Route>();
       for (const r of this.routes) {
@@ -241,6 +265,33 @@ export class LocalCloud {
       });
       this.url = await this.api.listen(this.options.port ?? 3000);
     }
+  }
+
+  /** The CloudWatch alarms the local cloud created, watched for state changes. */
+  private localAlarms(): LocalAlarm[] {
+    const registry = this.resources;
+    return [
+      ...registry
+        .ofType('AWS::CloudWatch::Alarm')
+        .filter((a) => a.attrs[LOCAL_ALARM] === true)
+        .map((a) => ({ name: a.ref })),
+      ...registry
+        .ofType('AWS::CloudWatch::CompositeAlarm')
+        .filter((a) => a.attrs[LOCAL_ALARM] === true)
+        .map((a) => ({ name: a.ref, rule: String(a.attrs.AlarmRule ?? '') })),
+    ];
+  }
+
+  private startAlarms(): void {
+    const every = this.options.alarmPollIntervalMs ?? alarmPollFromEnvironment();
+    if (every === false || this.localAlarms().length === 0) return;
+    const { region, accountId } = this.options.target;
+    this.alarms = new AlarmEmulator(
+      { region, accountId, pollIntervalMs: every, alarms: () => this.localAlarms() },
+      this.clients,
+      this.log,
+    );
+    this.alarms.start();
   }
 
   private startFunctions(stack: StackArtifact): void {
@@ -769,6 +820,7 @@ export class LocalCloud {
     await this.responses?.close();
     await this.controlPlane.close();
     await Promise.allSettled(this.eventSources.map((s) => s.stop()));
+    await this.alarms?.stop();
     this.checkpoints?.flush();
     await this.api?.close();
     await Promise.allSettled([...this.functions.values()].map((f) => f.fn.stop()));

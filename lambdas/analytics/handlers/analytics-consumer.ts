@@ -3,7 +3,8 @@
  * (EMF), and bridges each completed payment to Kafka as a `purchase` activity of the customer
  * (keyed by the customer, like every activity), so the order flow feeds the windowed metrics.
  * The purchase carries the order event's id: one per payment, whatever the SQS redeliveries
- * (the consumer is idempotent per event).
+ * (the consumer is idempotent per event). The order event's correlation id goes on as the record's
+ * `correlationId` header; a purchase produced counts as `EventsProduced`.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -12,6 +13,8 @@ import { requiredEnv } from '../../commons/env.js';
 import { kafkaConnectionFromEnv } from '../../commons/kafka/connection.js';
 import { createProducer, produce } from '../../commons/kafka/producer.js';
 import { RetryLaterError, sqsEventConsumer } from '../../commons/messaging/sqs-event-consumer.js';
+import { kafkaHeadersWith } from '../../commons/observability/correlation.js';
+import { countEvents } from '../../commons/observability/invocation.js';
 import { metrics } from '../../commons/powertools.js';
 import { ORDERS_VIEW_KEY } from '../../orders/read-model/table-schema.js';
 import { ACTIVITY_SCHEMA_VERSION, type ActivityEvent, ANALYTICS_TOPICS } from '../domain/activity.js';
@@ -49,11 +52,11 @@ export const handler = sqsEventConsumer(async (event) => {
       topic,
       key: purchase.userId,
       value: JSON.stringify(purchase),
-      headers: {
+      headers: kafkaHeadersWith(event.correlationId, {
         eventType: 'purchase',
         schemaVersion: String(ACTIVITY_SCHEMA_VERSION),
-        correlationId: event.correlationId,
-      },
+      }),
     },
   ]);
+  countEvents('EventsProduced');
 });

@@ -7,6 +7,10 @@
  * - 202 `{accepted, rejected: []}` when every event is valid;
  * - 207 `{accepted, rejected: [{index, errors}]}` when some are;
  * - 400 with the same `rejected` list when none is (nothing is produced).
+ *
+ * Every record carries the request's correlation id as its `correlationId` header. Metrics:
+ * EventsProduced (accepted), ActivityEventsRejected and BatchSize (events in the request), with
+ * the API adapter's per-request ones.
  */
 import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -15,7 +19,9 @@ import { HttpError } from '../../commons/http/errors.js';
 import { parseJsonBody } from '../../commons/http/request.js';
 import { kafkaConnectionFromEnv } from '../../commons/kafka/connection.js';
 import { createProducer, produce } from '../../commons/kafka/producer.js';
-import { metrics } from '../../commons/powertools.js';
+import { kafkaHeadersWith } from '../../commons/observability/correlation.js';
+import { countEvents, PlatformMetric } from '../../commons/observability/invocation.js';
+import { logger, metrics } from '../../commons/powertools.js';
 import { ANALYTICS_TOPICS, ingestBodySchema, validateEvents } from '../domain/activity.js';
 
 const MAX_BYTES = 256 * 1024;
@@ -25,6 +31,7 @@ const topic = process.env.USER_ACTIVITY_TOPIC ?? ANALYTICS_TOPICS.userActivity;
 export const handler = apiHandler(async ({ event, correlationId }) => {
   const { events } = parseJsonBody(event, ingestBodySchema, { maxBytes: MAX_BYTES });
   const { accepted, rejected } = validateEvents(events);
+  metrics.addMetric(PlatformMetric.BatchSize, MetricUnit.Count, events.length);
   metrics.addMetric('ActivityEventsRejected', MetricUnit.Count, rejected.length);
   if (accepted.length === 0) {
     throw new HttpError(
@@ -43,10 +50,11 @@ export const handler = apiHandler(async ({ event, correlationId }) => {
       topic,
       key: e.userId,
       value: JSON.stringify({ ...e, eventId: ids[i], receivedAt }),
-      headers: { eventType: e.type, schemaVersion: String(e.schemaVersion), correlationId },
+      headers: kafkaHeadersWith(correlationId, { eventType: e.type, schemaVersion: String(e.schemaVersion) }),
     })),
   );
-  metrics.addMetric('ActivityEventsProduced', MetricUnit.Count, accepted.length);
+  countEvents('EventsProduced', accepted.length);
+  logger.debug('Activity events produced', { accepted: accepted.length, rejected: rejected.length });
   return {
     statusCode: rejected.length === 0 ? 202 : 207,
     body: {

@@ -9,6 +9,12 @@
  *
  * Only infrastructure failures (Redis, Kafka) fail the invocation: Lambda then retries the batch,
  * which the store recognises as already applied.
+ *
+ * Correlation: each record's `correlationId` header (set by the ingest API and the order bridge)
+ * is logged with the record when it cannot be decoded, listed on the partition's batch log line,
+ * and copied onto the record's late or dead letter. A window mixes many records: it carries none.
+ * Metrics: BatchSize, EventsConsumed (applied), EventsFailed (dead letters), EventsProduced (outbox
+ * messages delivered), ProcessingTime, with the windowing ones.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
@@ -16,6 +22,8 @@ import * as z from 'zod';
 import { requiredEnv } from '../../commons/env.js';
 import { kafkaConnectionFromEnv } from '../../commons/kafka/connection.js';
 import { createProducer, type OutgoingMessage, produce } from '../../commons/kafka/producer.js';
+import { CORRELATION_ID, correlationIdOfKafkaRecord } from '../../commons/observability/correlation.js';
+import { countEvents, instrumentedInvocation } from '../../commons/observability/invocation.js';
 import { logger, metrics, tracer } from '../../commons/powertools.js';
 import { redisFromEnv } from '../../commons/redis/connection.js';
 import { publishUpdate } from '../../commons/redis/live-updates.js';
@@ -45,6 +53,8 @@ const kafkaEventSchema = z.object({
         timestamp: z.number().optional(),
         key: z.string().nullish(),
         value: z.string().nullish(),
+        /** `[{name: bytes}]`; read leniently (`correlationIdOfKafkaRecord`). */
+        headers: z.unknown().optional(),
       }),
     ),
   ),
@@ -63,7 +73,19 @@ let store: RedisWindowStore | undefined;
 const fromBase64 = (value: string | null | undefined): string | null =>
   value === null || value === undefined ? null : Buffer.from(value, 'base64').toString('utf8');
 
-function toMessage(entry: OutboxEntry, source: { topic: string; partition: number }): OutgoingMessage {
+/** Correlation ids of the records of the batch being handled, by offset. */
+type CorrelationIds = ReadonlyMap<number, string>;
+
+const withCorrelationHeader = (
+  headers: Record<string, string>,
+  correlationId: string | undefined,
+): Record<string, string> => (correlationId ? { ...headers, [CORRELATION_ID]: correlationId } : headers);
+
+function toMessage(
+  entry: OutboxEntry,
+  source: { topic: string; partition: number },
+  correlationIds: CorrelationIds = new Map(),
+): OutgoingMessage {
   switch (entry.kind) {
     case 'window':
       return {
@@ -77,26 +99,32 @@ function toMessage(entry: OutboxEntry, source: { topic: string; partition: numbe
         topic: topics.late,
         key: entry.record.fact.key,
         value: entry.value,
-        headers: {
-          reason: 'late',
-          streamTime: new Date(entry.record.streamTime).toISOString(),
-          missedWindows: JSON.stringify(entry.record.missed),
-          sourceTopic: source.topic,
-          sourcePartition: String(source.partition),
-          sourceOffset: String(entry.offset),
-        },
+        headers: withCorrelationHeader(
+          {
+            reason: 'late',
+            streamTime: new Date(entry.record.streamTime).toISOString(),
+            missedWindows: JSON.stringify(entry.record.missed),
+            sourceTopic: source.topic,
+            sourcePartition: String(source.partition),
+            sourceOffset: String(entry.offset),
+          },
+          correlationIds.get(entry.offset),
+        ),
       };
     case 'dead':
       return {
         topic: topics.dead,
         key: `${source.topic}-${source.partition}-${entry.offset}`,
         value: entry.value ?? '',
-        headers: {
-          reason: entry.reason.slice(0, 1000),
-          sourceTopic: source.topic,
-          sourcePartition: String(source.partition),
-          sourceOffset: String(entry.offset),
-        },
+        headers: withCorrelationHeader(
+          {
+            reason: entry.reason.slice(0, 1000),
+            sourceTopic: source.topic,
+            sourcePartition: String(source.partition),
+            sourceOffset: String(entry.offset),
+          },
+          correlationIds.get(entry.offset),
+        ),
       };
   }
 }
@@ -120,7 +148,12 @@ async function publishLive(windows: readonly Extract<OutboxEntry, { kind: 'windo
 }
 
 /** Delivers the partition's outbox until it is empty. */
-async function deliver(windowStore: RedisWindowStore, topic: string, partition: number): Promise<number> {
+async function deliver(
+  windowStore: RedisWindowStore,
+  topic: string,
+  partition: number,
+  correlationIds: CorrelationIds,
+): Promise<number> {
   let delivered = 0;
   for (;;) {
     const entries = await windowStore.pending(topic, partition, 500);
@@ -129,7 +162,7 @@ async function deliver(windowStore: RedisWindowStore, topic: string, partition: 
     await windowStore.storeResults(windows);
     await produce(
       producer,
-      entries.map((e) => toMessage(e, { topic, partition })),
+      entries.map((e) => toMessage(e, { topic, partition }, correlationIds)),
     );
     await windowStore.acknowledge(topic, partition, entries.length);
     metrics.addMetric('WindowsEmitted', MetricUnit.Count, windows.length);
@@ -138,42 +171,71 @@ async function deliver(windowStore: RedisWindowStore, topic: string, partition: 
   }
 }
 
+/** At most this many distinct correlation ids are listed on a partition's log line. */
+const LOGGED_CORRELATION_IDS = 20;
+
 export const handler = async (event: unknown, context: Context): Promise<void> => {
-  logger.addContext(context);
-  metrics.captureColdStartMetric();
-  try {
-    const parsed = kafkaEventSchema.parse(event);
-    store ??= new RedisWindowStore(await redisFromEnv(), specs, { resultsPerUser });
-    for (const records of Object.values(parsed.records)) {
-      const first = records[0];
-      if (!first) continue;
-      const batch: BatchRecord[] = [...records]
-        .sort((a, b) => a.offset - b.offset)
-        .map((r) => {
-          const value = fromBase64(r.value);
-          const decoded = decodeActivity(value);
-          return decoded.kind === 'fact'
-            ? { offset: r.offset, fact: decoded.fact, value }
-            : decoded.kind === 'excluded'
-              ? { offset: r.offset, excluded: decoded.reason, value }
-              : { offset: r.offset, deadReason: decoded.reason, value };
-        });
-      const outcome = await store.applyBatch(first.topic, first.partition, batch);
-      const delivered = await deliver(store, first.topic, first.partition);
-      logger.info('Partition batch', {
-        topic: first.topic,
-        partition: first.partition,
-        ...outcome,
-        delivered,
-      });
-      metrics.addMetric('ActivityRecordsApplied', MetricUnit.Count, outcome.applied);
-      metrics.addMetric('ActivityRecordsRedelivered', MetricUnit.Count, outcome.redelivered);
-      metrics.addMetric('LateEvents', MetricUnit.Count, outcome.late);
-      metrics.addMetric('DeadLetteredRecords', MetricUnit.Count, outcome.dead);
-      metrics.addMetric('ExcludedEvents', MetricUnit.Count, outcome.excluded);
-      tracer.putAnnotation('partition', `${first.topic}-${first.partition}`);
-    }
-  } finally {
-    metrics.publishStoredMetrics();
-  }
+  const parsed = kafkaEventSchema.parse(event);
+  const records = Object.values(parsed.records);
+  await instrumentedInvocation(
+    context,
+    { batchSize: records.reduce((n, r) => n + r.length, 0) },
+    async () => {
+      store ??= new RedisWindowStore(await redisFromEnv(), specs, { resultsPerUser });
+      for (const partitionRecords of records) {
+        await handlePartition(store, partitionRecords);
+      }
+    },
+  );
 };
+
+type KafkaRecord = z.infer<typeof kafkaEventSchema>['records'][string][number];
+
+async function handlePartition(
+  windowStore: RedisWindowStore,
+  records: readonly KafkaRecord[],
+): Promise<void> {
+  const first = records[0];
+  if (!first) return;
+  const correlationIds = new Map<number, string>();
+  const batch: BatchRecord[] = [...records]
+    .sort((a, b) => a.offset - b.offset)
+    .map((r) => {
+      const correlationId = correlationIdOfKafkaRecord(r);
+      if (correlationId) correlationIds.set(r.offset, correlationId);
+      const value = fromBase64(r.value);
+      const decoded = decodeActivity(value);
+      if (decoded.kind === 'dead') {
+        logger.warn('Record cannot be decoded', {
+          [CORRELATION_ID]: correlationId,
+          topic: r.topic,
+          partition: r.partition,
+          offset: r.offset,
+          reason: decoded.reason,
+        });
+      }
+      return decoded.kind === 'fact'
+        ? { offset: r.offset, fact: decoded.fact, value }
+        : decoded.kind === 'excluded'
+          ? { offset: r.offset, excluded: decoded.reason, value }
+          : { offset: r.offset, deadReason: decoded.reason, value };
+    });
+  const outcome = await windowStore.applyBatch(first.topic, first.partition, batch);
+  const delivered = await deliver(windowStore, first.topic, first.partition, correlationIds);
+  logger.info('Partition batch', {
+    topic: first.topic,
+    partition: first.partition,
+    ...outcome,
+    delivered,
+    correlationIds: [...new Set(correlationIds.values())].slice(0, LOGGED_CORRELATION_IDS),
+  });
+  countEvents('EventsConsumed', outcome.applied - outcome.dead);
+  countEvents('EventsFailed', outcome.dead);
+  countEvents('EventsProduced', delivered);
+  metrics.addMetric('ActivityRecordsApplied', MetricUnit.Count, outcome.applied);
+  metrics.addMetric('ActivityRecordsRedelivered', MetricUnit.Count, outcome.redelivered);
+  metrics.addMetric('LateEvents', MetricUnit.Count, outcome.late);
+  metrics.addMetric('DeadLetteredRecords', MetricUnit.Count, outcome.dead);
+  metrics.addMetric('ExcludedEvents', MetricUnit.Count, outcome.excluded);
+  tracer.putAnnotation('partition', `${first.topic}-${first.partition}`);
+}

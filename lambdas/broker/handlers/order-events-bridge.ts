@@ -3,10 +3,14 @@
  * partial batch failures, idempotent per event) is published to the `order_events` topic exchange
  * with the routing key `order.<area>.<action>`, persistent, and acknowledged by the broker
  * (publisher confirms) before the record counts as done. The message id is the event id, so a
- * consumer can drop the duplicate a redelivery may cause.
+ * consumer can drop the duplicate a redelivery may cause. The event's correlation id travels as the
+ * AMQP `correlationId` property and a `correlationId` header; each message published counts as
+ * `EventsProduced` (the consumer adapter counts BatchSize, EventsConsumed, EventsFailed and
+ * ProcessingTime).
  */
 
 import { PoisonMessageError, sqsEventConsumer } from '../../commons/messaging/sqs-event-consumer.js';
+import { countEvents } from '../../commons/observability/invocation.js';
 import { publishConfirmed, rabbitMqFromEnv } from '../../commons/rabbitmq/connection.js';
 import { ORDER_EVENTS_EXCHANGE, routingKeyOf } from '../domain/order-routing.js';
 
@@ -23,4 +27,5 @@ export const handler = sqsEventConsumer(async (event) => {
       headers: { eventType: event.type, schemaVersion: String(event.schemaVersion) },
     },
   ]);
+  countEvents('EventsProduced');
 });

@@ -1,11 +1,13 @@
 /**
  * An AggregateRepository over the DynamoDB event store named by the function's environment
- * (EVENT_STORE_TABLE_NAME, SNAPSHOT_EVERY), built once per container.
+ * (EVENT_STORE_TABLE_NAME, SNAPSHOT_EVERY), built once per container. The events a command
+ * appends count as `EventsProduced` of the function.
  */
 
 import { documentClient } from '../clients/dynamodb.js';
 import type { Decider, DomainEvent } from '../domain/decider.js';
 import { requiredEnv } from '../env.js';
+import { countEvents } from '../observability/invocation.js';
 import { logger } from '../powertools.js';
 import { DynamoDbEventStore } from './dynamodb-event-store.js';
 import { AggregateRepository } from './repository.js';
@@ -31,5 +33,6 @@ export function repositoryFromEnv<S, C, E extends DomainEvent>(
     },
     onSnapshotError: (error, aggregateId, version) =>
       logger.warn('Snapshot not written', { aggregateId, version, error: error as Error }),
+    onAppended: (events) => countEvents('EventsProduced', events.length),
   });
 }

@@ -21,6 +21,8 @@ export interface AggregateRepositoryOptions<S, C, E extends DomainEvent> {
   readonly now?: () => Date;
   /** Told about a failed snapshot write (the command itself succeeded); default: ignored. */
   readonly onSnapshotError?: (error: unknown, aggregateId: string, version: number) => void;
+  /** Told about the envelopes a command appended (committed; never called for none). */
+  readonly onAppended?: (events: readonly EventEnvelope<E>[]) => void;
 }
 
 export interface LoadStats {
@@ -59,6 +61,7 @@ export class AggregateRepository<S, C, E extends DomainEvent> {
   readonly #retry: RetryOptions;
   readonly #now: () => Date;
   readonly #onSnapshotError: AggregateRepositoryOptions<S, C, E>['onSnapshotError'];
+  readonly #onAppended: AggregateRepositoryOptions<S, C, E>['onAppended'];
 
   constructor(options: AggregateRepositoryOptions<S, C, E>) {
     const snapshotEvery = options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
@@ -73,6 +76,7 @@ export class AggregateRepository<S, C, E extends DomainEvent> {
     this.#retry = options.retry ?? {};
     this.#now = options.now ?? (() => new Date());
     this.#onSnapshotError = options.onSnapshotError;
+    this.#onAppended = options.onAppended;
   }
 
   async load(aggregateId: string): Promise<LoadedAggregate<S>> {
@@ -139,6 +143,7 @@ export class AggregateRepository<S, C, E extends DomainEvent> {
       };
     }, this.#retry);
 
+    if (outcome.events.length > 0) this.#onAppended?.(outcome.events);
     // Outside the retry: the events are committed, so a failed snapshot must not rerun the command.
     if (this.#crossesSnapshotBoundary(outcome.fromVersion, outcome.version)) {
       try {

@@ -1,11 +1,15 @@
 /**
  * The adapter between API Gateway's Lambda proxy integration and a route's logic: correlation id
- * (taken from `X-Correlation-Id` or the API request id, logged, returned), caller identity from
+ * (taken from `X-Correlation-Id`, else the API request id, else a fresh UUID; logged, annotated on
+ * the trace, returned, and carried into every event the request causes), caller identity from
  * the authorizer, JSON responses, and the mapping of errors to `{message, errors}` bodies. A
- * client mistake is a 4xx; only a fault of ours is a 500, logged with its stack.
+ * client mistake is a 4xx; only a fault of ours is a 500, logged with its stack. Metrics per
+ * request: ApiSuccess | ApiClientError | ApiFault, ApiLatency and ProcessingTime (ms), flushed.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { CORRELATION_ID_HEADER, correlationIdOf } from '../observability/correlation.js';
+import { inHandlerSegment, PlatformMetric } from '../observability/invocation.js';
 import { logger, metrics, tracer } from '../powertools.js';
 import { HttpError, toHttpError } from './errors.js';
 
@@ -23,8 +27,6 @@ export interface ApiResponse {
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
 }
-
-const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** A header's value, whatever the case the client sent it in. */
 export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
@@ -47,7 +49,7 @@ function respond(response: ApiResponse, correlationId: string): APIGatewayProxyR
     headers: {
       'content-type': 'application/json',
       'cache-control': 'no-store',
-      'x-correlation-id': correlationId,
+      [CORRELATION_ID_HEADER]: correlationId,
       ...response.headers,
     },
     body: response.body === undefined ? '' : JSON.stringify(response.body),
@@ -57,10 +59,14 @@ function respond(response: ApiResponse, correlationId: string): APIGatewayProxyR
 export function apiHandler(
   route: (request: ApiRequest) => Promise<ApiResponse>,
 ): (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult> {
-  return async (event, context) => {
+  return (event, context) => inHandlerSegment(() => handle(event, context));
+
+  async function handle(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult> {
     const started = performance.now();
-    const sent = header(event, 'x-correlation-id');
-    const correlationId = sent && CORRELATION_ID.test(sent) ? sent : event.requestContext.requestId;
+    const correlationId = correlationIdOf(
+      header(event, CORRELATION_ID_HEADER),
+      event.requestContext?.requestId,
+    );
     logger.addContext(context);
     logger.appendKeys({ correlationId, route: `${event.httpMethod} ${event.resource}` });
     tracer.putAnnotation('correlationId', correlationId);
@@ -96,8 +102,10 @@ export function apiHandler(
       MetricUnit.Count,
       1,
     );
-    metrics.addMetric('ApiLatency', MetricUnit.Milliseconds, performance.now() - started);
+    const elapsed = performance.now() - started;
+    metrics.addMetric('ApiLatency', MetricUnit.Milliseconds, elapsed);
+    metrics.addMetric(PlatformMetric.ProcessingTime, MetricUnit.Milliseconds, elapsed);
     metrics.publishStoredMetrics();
     return result;
-  };
+  }
 }

@@ -6,6 +6,10 @@
  * does not own is made visible again at once for its owner; a reply nobody claims expires with the
  * queue's short retention. This suits the handful of concurrent waiters of a synchronous API call;
  * at high concurrency, give each requester its own queue (or a reply table keyed by correlation id).
+ *
+ * The `correlationId` attribute here is request-reply's own (it matches a reply to its request).
+ * The platform's end-to-end correlation id of the conversation, when given, travels beside it in
+ * the `x-correlation-id` attribute (`ORIGIN_CORRELATION_ATTRIBUTE`), on the request and the reply.
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -16,6 +20,20 @@ import {
 } from '@aws-sdk/client-sqs';
 
 export const CORRELATION_ATTRIBUTE = 'correlationId';
+/** The end-to-end correlation id of the request's conversation (as the HTTP header names it). */
+export const ORIGIN_CORRELATION_ATTRIBUTE = 'x-correlation-id';
+
+export interface RequestReplyOptions {
+  /** The end-to-end correlation id (logs), distinct from the request-reply correlation id. */
+  readonly originCorrelationId?: string;
+}
+
+type StringAttributes = Record<string, { DataType: 'String'; StringValue: string }>;
+
+const originAttribute = (options: RequestReplyOptions): StringAttributes =>
+  options.originCorrelationId
+    ? { [ORIGIN_CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: options.originCorrelationId } }
+    : {};
 
 export async function sendRequest(
   sqs: SQSClient,
@@ -23,6 +41,7 @@ export async function sendRequest(
   replyQueueUrl: string,
   correlationId: string,
   body: unknown,
+  options: RequestReplyOptions = {},
 ): Promise<void> {
   await sqs.send(
     new SendMessageCommand({
@@ -31,6 +50,7 @@ export async function sendRequest(
       MessageAttributes: {
         [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: correlationId },
         replyTo: { DataType: 'String', StringValue: replyQueueUrl },
+        ...originAttribute(options),
       },
     }),
   );
@@ -41,12 +61,16 @@ export async function sendReply(
   replyQueueUrl: string,
   correlationId: string,
   body: unknown,
+  options: RequestReplyOptions = {},
 ): Promise<void> {
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: replyQueueUrl,
       MessageBody: JSON.stringify(body),
-      MessageAttributes: { [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: correlationId } },
+      MessageAttributes: {
+        [CORRELATION_ATTRIBUTE]: { DataType: 'String', StringValue: correlationId },
+        ...originAttribute(options),
+      },
     }),
   );
 }

@@ -25,7 +25,9 @@ import { sqsClient } from '../clients/sqs.js';
 import { requiredEnv } from '../env.js';
 import type { EventEnvelope } from '../event-store/envelope.js';
 import { readStoredRecord } from '../event-store/stored-record.js';
-import { logger, metrics, tracer } from '../powertools.js';
+import { correlationIdOfSqsRecord, withCorrelation } from '../observability/correlation.js';
+import { countEvents, instrumentedInvocation } from '../observability/invocation.js';
+import { logger, metrics } from '../powertools.js';
 import { fromTransport } from './claim-check.js';
 import { claimCheckFromEnv } from './claim-check-from-env.js';
 
@@ -81,9 +83,11 @@ export function sqsEventConsumer(handle: EventHandler) {
     },
   );
 
-  const deadLetter = async (record: SQSRecord, reason: string): Promise<void> => {
+  const deadLetter = async (record: SQSRecord, reason: string, correlationId?: string): Promise<void> => {
     logger.error('Message dead-lettered', { reason, messageId: record.messageId });
     metrics.addMetric('MessagesDeadLettered', MetricUnit.Count, 1);
+    countEvents('EventsFailed');
+    const correlation = correlationId ?? correlationIdOfSqsRecord(record);
     await sqsClient().send(
       new SendMessageCommand({
         QueueUrl: deadLetterQueueUrl,
@@ -92,12 +96,13 @@ export function sqsEventConsumer(handle: EventHandler) {
           reason: { DataType: 'String', StringValue: reason.slice(0, 1000) },
           sourceMessageId: { DataType: 'String', StringValue: record.messageId },
           sourceQueue: { DataType: 'String', StringValue: record.eventSourceARN },
+          ...(correlation ? { correlationId: { DataType: 'String', StringValue: correlation } } : {}),
         },
       }),
     );
   };
 
-  const recordHandler = async (record: SQSRecord): Promise<void> => {
+  const handleRecord = async (record: SQSRecord): Promise<void> => {
     let body: unknown;
     try {
       body = JSON.parse(record.body);
@@ -121,17 +126,27 @@ export function sqsEventConsumer(handle: EventHandler) {
     }
     const event = stored.envelope;
     const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
-    logger.appendKeys({ correlationId: event.correlationId, eventId: event.eventId, eventType: event.type });
+    return withCorrelation(event.correlationId, () => handleEvent(record, event, attempt), {
+      eventId: event.eventId,
+      eventType: event.type,
+    });
+  };
+
+  const handleEvent = async (record: SQSRecord, event: EventEnvelope, attempt: number): Promise<void> => {
     try {
       await once(event, { attempt, record });
-      metrics.addMetric('EventsConsumed', MetricUnit.Count, 1);
+      countEvents('EventsConsumed');
     } catch (error) {
-      if (error instanceof PoisonMessageError) return deadLetter(record, error.message);
-      metrics.addMetric('EventsFailed', MetricUnit.Count, 1);
+      if (error instanceof PoisonMessageError) return deadLetter(record, error.message, event.correlationId);
       if (attempt >= maxReceiveCount) {
         const { name, message } = error as Error;
-        return deadLetter(record, `gave up after ${attempt} attempts: ${name}: ${message}`);
+        return deadLetter(
+          record,
+          `gave up after ${attempt} attempts: ${name}: ${message}`,
+          event.correlationId,
+        );
       }
+      countEvents('EventsFailed');
       if (error instanceof RetryLaterError) {
         logger.warn('Retrying later', { delaySeconds: error.delaySeconds, reason: error.message, attempt });
         const queueUrl = queueUrlOf(record.eventSourceARN);
@@ -148,26 +163,22 @@ export function sqsEventConsumer(handle: EventHandler) {
         logger.error('Event failed', error as Error);
       }
       throw error;
-    } finally {
-      logger.removeKeys(['correlationId', 'eventId', 'eventType']);
     }
   };
 
-  return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    logger.addContext(context);
-    metrics.captureColdStartMetric();
-    metrics.addMetric('BatchSize', MetricUnit.Count, event.Records.length);
-    tracer.putAnnotation('records', event.Records.length);
-    idempotencyConfig.registerLambdaContext(context);
-    try {
-      return await processPartialResponse(event, recordHandler, processor, {
+  // Until the body is read, the correlation id is the one of the message attributes (the outbox
+  // sets it on SNS); the envelope's own then takes over.
+  const recordHandler = (record: SQSRecord): Promise<void> =>
+    withCorrelation(correlationIdOfSqsRecord(record), () => handleRecord(record));
+
+  return (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    instrumentedInvocation(context, { batchSize: event.Records.length }, () => {
+      idempotencyConfig.registerLambdaContext(context);
+      return processPartialResponse(event, recordHandler, processor, {
         context,
         throwOnFullBatchFailure: false,
       });
-    } finally {
-      metrics.publishStoredMetrics();
-    }
-  };
+    });
 }
 
 /** `arn:aws:sqs:<region>:<account>:<name>` → the queue URL (the SDK endpoint resolves the host). */

@@ -13,6 +13,7 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { readCredentials } from '../clients/secrets-manager.js';
 import { requiredEnv } from '../env.js';
+import { CORRELATION_ID } from '../observability/correlation.js';
 
 export interface RabbitMqEndpoint {
   readonly endpoint: string;
@@ -73,6 +74,30 @@ export function rabbitMqFromEnv(): Promise<RabbitMqSession> {
   return shared;
 }
 
+export interface OutgoingAmqpMessage {
+  readonly routingKey: string;
+  readonly body: string;
+  readonly messageId?: string;
+  /** The end-to-end correlation id: the AMQP `correlationId` property and a `correlationId` header. */
+  readonly correlationId?: string;
+  readonly headers?: Record<string, string>;
+}
+
+/** The AMQP properties a message is published with (persistent JSON). */
+export function publishOptionsOf(m: OutgoingAmqpMessage): amqp.Options.Publish {
+  const headers = {
+    ...(m.correlationId ? { [CORRELATION_ID]: m.correlationId } : {}),
+    ...m.headers,
+  };
+  return {
+    persistent: true,
+    contentType: 'application/json',
+    ...(m.messageId ? { messageId: m.messageId } : {}),
+    ...(m.correlationId ? { correlationId: m.correlationId } : {}),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+  };
+}
+
 /**
  * Publishes persistent messages and resolves once the broker confirmed all of them (one wait
  * for the batch, not one per message); rejects if the broker refused any.
@@ -80,22 +105,10 @@ export function rabbitMqFromEnv(): Promise<RabbitMqSession> {
 export async function publishConfirmed(
   channel: ConfirmChannel,
   exchange: string,
-  messages: readonly {
-    routingKey: string;
-    body: string;
-    messageId?: string;
-    correlationId?: string;
-    headers?: Record<string, string>;
-  }[],
+  messages: readonly OutgoingAmqpMessage[],
 ): Promise<void> {
   for (const m of messages) {
-    channel.publish(exchange, m.routingKey, Buffer.from(m.body), {
-      persistent: true,
-      contentType: 'application/json',
-      ...(m.messageId ? { messageId: m.messageId } : {}),
-      ...(m.correlationId ? { correlationId: m.correlationId } : {}),
-      ...(m.headers ? { headers: m.headers } : {}),
-    });
+    channel.publish(exchange, m.routingKey, Buffer.from(m.body), publishOptionsOf(m));
   }
   await channel.waitForConfirms();
 }

@@ -3,6 +3,11 @@
  * the request's reply queue, with the request's correlation id, as soon as the reservation is
  * recorded on the order (INVENTORY_RESERVED, REJECTED, or a later status), or with PENDING when the
  * request's deadline passes first. A request that cannot be read is dead-lettered with the reason.
+ *
+ * The request's end-to-end correlation id (`x-correlation-id` attribute, beside request-reply's own
+ * `correlationId`) is on every log line of the request and on the reply. Metrics: BatchSize,
+ * EventsConsumed (requests handled), EventsFailed (dead-lettered or failed), EventsProduced
+ * (replies), ProcessingTime.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
@@ -10,7 +15,13 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { sqsClient } from '../../commons/clients/sqs.js';
 import { requiredEnv } from '../../commons/env.js';
-import { CORRELATION_ATTRIBUTE, sendReply } from '../../commons/messaging/request-reply.js';
+import {
+  CORRELATION_ATTRIBUTE,
+  ORIGIN_CORRELATION_ATTRIBUTE,
+  sendReply,
+} from '../../commons/messaging/request-reply.js';
+import { isCorrelationId, withCorrelation } from '../../commons/observability/correlation.js';
+import { countEvents, instrumentedInvocation } from '../../commons/observability/invocation.js';
 import { logger } from '../../commons/powertools.js';
 import { orderCommandsFromEnv } from '../../orders/application/order-commands-from-env.js';
 
@@ -30,7 +41,11 @@ export interface StockCheckReply {
   readonly reason?: string;
 }
 
-async function recordHandler(record: SQSRecord, context: Context): Promise<void> {
+async function handleRequest(
+  record: SQSRecord,
+  context: Context,
+  originCorrelationId: string | undefined,
+): Promise<void> {
   const correlationId = record.messageAttributes[CORRELATION_ATTRIBUTE]?.stringValue;
   const replyTo = record.messageAttributes.replyTo?.stringValue;
   let request: z.infer<typeof requestSchema> | undefined;
@@ -53,8 +68,10 @@ async function recordHandler(record: SQSRecord, context: Context): Promise<void>
         },
       }),
     );
+    countEvents('EventsFailed');
     return;
   }
+  countEvents('EventsConsumed');
   if (Date.now() > request.deadline) return; // nobody waits any more
   const stopAt = Math.min(request.deadline, Date.now() + context.getRemainingTimeInMillis() - 1000);
   let state = await orders.load(request.orderId);
@@ -68,12 +85,31 @@ async function recordHandler(record: SQSRecord, context: Context): Promise<void>
     ...(state.reservationId ? { reservationId: state.reservationId } : {}),
     ...(state.status === 'REJECTED' && state.reason ? { reason: state.reason } : {}),
   };
-  await sendReply(sqsClient(), replyTo, correlationId, reply);
+  await sendReply(
+    sqsClient(),
+    replyTo,
+    correlationId,
+    reply,
+    originCorrelationId ? { originCorrelationId } : {},
+  );
+  countEvents('EventsProduced');
+  logger.debug('Stock check answered', { orderId: request.orderId, status: reply.status });
 }
 
-export const handler = async (event: SQSEvent, context: Context) => {
-  logger.addContext(context);
-  return processPartialResponse(event, (record: SQSRecord) => recordHandler(record, context), processor, {
-    context,
-  });
-};
+async function recordHandler(record: SQSRecord, context: Context): Promise<void> {
+  const origin = record.messageAttributes[ORIGIN_CORRELATION_ATTRIBUTE]?.stringValue;
+  const originCorrelationId = isCorrelationId(origin) ? origin : undefined;
+  try {
+    await withCorrelation(originCorrelationId, () => handleRequest(record, context, originCorrelationId));
+  } catch (error) {
+    countEvents('EventsFailed');
+    throw error;
+  }
+}
+
+export const handler = (event: SQSEvent, context: Context) =>
+  instrumentedInvocation(context, { batchSize: event.Records.length }, () =>
+    processPartialResponse(event, (record: SQSRecord) => recordHandler(record, context), processor, {
+      context,
+    }),
+  );

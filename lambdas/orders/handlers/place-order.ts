@@ -79,10 +79,14 @@ async function placeOrder({ body, correlationId, waitMs }: PlaceOrderRequest): P
   // Request-reply: ask the inventory service for the reservation result, and wait for its answer.
   const replyQueue = requiredEnv('STOCK_CHECK_REPLY_QUEUE_URL');
   const requestId = randomUUID();
-  await sendRequest(sqsClient(), requiredEnv('STOCK_CHECK_REQUEST_QUEUE_URL'), replyQueue, requestId, {
-    orderId,
-    deadline: Date.now() + waitMs,
-  });
+  await sendRequest(
+    sqsClient(),
+    requiredEnv('STOCK_CHECK_REQUEST_QUEUE_URL'),
+    replyQueue,
+    requestId,
+    { orderId, deadline: Date.now() + waitMs },
+    { originCorrelationId: correlationId },
+  );
   const reply = await awaitReply<StockCheckReply>(sqsClient(), replyQueue, requestId, waitMs);
   if (!reply || reply.status === 'PENDING') return accepted;
   return { statusCode: 200, body: reply, headers: { location: `/orders/${orderId}` } };

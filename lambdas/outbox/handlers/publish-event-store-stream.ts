@@ -11,6 +11,11 @@
  * handler reports that record and every later one as failed, so Lambda resumes the shard there
  * (stream checkpointing) and nothing is skipped; consumers are idempotent per eventId, so a
  * re-published record has no second effect. Unreadable items go to the failure queue with a reason.
+ *
+ * Correlation: the envelope's correlationId becomes the `correlationId` message attribute (and so
+ * an SQS one under raw delivery), and is on the log lines about the record. Metrics: BatchSize
+ * (stream records), EventsConsumed (events read), EventsProduced (published), EventsFailed
+ * (dead-lettered, or left for the retry), ProcessingTime, EventsClaimChecked, OutboxDeadLettered.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -25,7 +30,9 @@ import type { EventEnvelope } from '../../commons/event-store/envelope.js';
 import { readStoredRecord } from '../../commons/event-store/stored-record.js';
 import { toTransport } from '../../commons/messaging/claim-check.js';
 import { claimCheckFromEnv } from '../../commons/messaging/claim-check-from-env.js';
-import { logger, metrics, tracer } from '../../commons/powertools.js';
+import { isCorrelationId, withCorrelation } from '../../commons/observability/correlation.js';
+import { countEvents, instrumentedInvocation } from '../../commons/observability/invocation.js';
+import { logger, metrics } from '../../commons/powertools.js';
 
 const topicArn = requiredEnv('ORDER_EVENTS_TOPIC_ARN');
 const claimCheck = claimCheckFromEnv();
@@ -44,19 +51,29 @@ export function messageAttributesOf(envelope: EventEnvelope): PublishBatchReques
 async function deadLetter(record: DynamoDBRecord, reason: string): Promise<void> {
   logger.error('Record dead-lettered', { reason, eventID: record.eventID });
   metrics.addMetric('OutboxDeadLettered', MetricUnit.Count, 1);
+  countEvents('EventsFailed');
   await sqsClient().send(
     new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: JSON.stringify({ reason, record }) }),
   );
 }
 
-export const handler = async (
-  event: DynamoDBStreamEvent,
-  context: Context,
-): Promise<DynamoDBBatchResponse> => {
-  logger.addContext(context);
-  metrics.captureColdStartMetric();
-  tracer.putAnnotation('records', event.Records.length);
-  const pending: { record: DynamoDBRecord; entry: PublishBatchRequestEntry }[] = [];
+/** The correlation id of an item the stream carries, when it has a valid one (even if not an envelope). */
+const correlationIdOfItem = (item: unknown): string | undefined => {
+  const id = (item as { correlationId?: unknown } | undefined)?.correlationId;
+  return isCorrelationId(id) ? id : undefined;
+};
+
+export const handler = (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> =>
+  instrumentedInvocation(context, { batchSize: event.Records.length }, () => relay(event));
+
+interface Pending {
+  readonly record: DynamoDBRecord;
+  readonly entry: PublishBatchRequestEntry;
+  readonly correlationId: string;
+}
+
+async function relay(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  const pending: Pending[] = [];
   for (const record of event.Records) {
     if (record.eventName !== 'INSERT') continue;
     const image = record.dynamodb?.NewImage;
@@ -70,19 +87,21 @@ export const handler = async (
     const stored = readStoredRecord(item);
     if (stored.kind === 'snapshot') continue;
     if (stored.kind === 'invalid') {
-      await deadLetter(record, stored.reason);
+      await withCorrelation(correlationIdOfItem(item), () => deadLetter(record, stored.reason));
       continue;
     }
+    countEvents('EventsConsumed');
+    const envelope = stored.envelope;
     // An event too large for SNS/SQS travels as a reference to its copy in S3 (claim check).
-    const { message, claimChecked } = await toTransport(
-      JSON.stringify(item),
-      stored.envelope,
-      claimCheck.store,
-      claimCheck.thresholdBytes,
+    const { message, claimChecked } = await withCorrelation(
+      envelope.correlationId,
+      () => toTransport(JSON.stringify(item), envelope, claimCheck.store, claimCheck.thresholdBytes),
+      { eventId: envelope.eventId },
     );
     if (claimChecked) metrics.addMetric('EventsClaimChecked', MetricUnit.Count, 1);
     pending.push({
       record,
+      correlationId: envelope.correlationId,
       entry: {
         Id: String(pending.length),
         Message: message,
@@ -106,17 +125,23 @@ export const handler = async (
       const failed = (out.Failed ?? []).map((f) => Number(f.Id)).sort((a, b) => a - b);
       if (failed.length > 0) {
         published += failed[0] as number;
-        logger.warn('Publish failed', { failed: out.Failed });
+        logger.warn('Publish failed', {
+          failed: out.Failed,
+          correlationIds: failed.map((n) => chunk[n]?.correlationId),
+        });
         break;
       }
       published += chunk.length;
     }
   } catch (error) {
-    logger.warn('Publish failed', { error: error as Error });
+    logger.warn('Publish failed', {
+      error: error as Error,
+      correlationIds: pending.slice(published, published + 20).map((p) => p.correlationId),
+    });
   }
-  metrics.addMetric('EventsPublished', MetricUnit.Count, published);
-  metrics.publishStoredMetrics();
+  countEvents('EventsProduced', published);
+  countEvents('EventsFailed', pending.length - published);
   // Resume the shard at the first record not published; everything after it comes again.
   const firstFailed = pending[published]?.record.dynamodb?.SequenceNumber;
   return { batchItemFailures: firstFailed ? [{ itemIdentifier: firstFailed }] : [] };
-};
+}

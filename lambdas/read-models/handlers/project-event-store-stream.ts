@@ -7,6 +7,10 @@
  * cannot mend it); a gap or a write conflict is a batch item failure, so Lambda retries from that
  * record (ReportBatchItemFailures) and, once retries are exhausted, the on-failure destination
  * gets the batch's coordinates.
+ *
+ * Every log line about a record carries its event's correlationId. Metrics: BatchSize,
+ * EventsConsumed (projected), EventsFailed (dead-lettered or retried), ProcessingTime, and
+ * Projection<Outcome>, ProjectionDeadLettered.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -17,7 +21,9 @@ import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { documentClient } from '../../commons/clients/dynamodb.js';
 import { sqsClient } from '../../commons/clients/sqs.js';
 import { requiredEnv } from '../../commons/env.js';
-import { logger, metrics, tracer } from '../../commons/powertools.js';
+import { isCorrelationId, withCorrelation } from '../../commons/observability/correlation.js';
+import { countEvents, instrumentedInvocation } from '../../commons/observability/invocation.js';
+import { logger, metrics } from '../../commons/powertools.js';
 import { DynamoDbViewStore } from '../../commons/projection/dynamodb-view-store.js';
 import { InvalidEventError } from '../../commons/projection/projection.js';
 import { type ProjectionTarget, StreamProjector } from '../../commons/projection/stream-projector.js';
@@ -52,6 +58,7 @@ const processor = new BatchProcessor(EventType.DynamoDBStreams);
 async function deadLetter(record: DynamoDBRecord, reason: string): Promise<void> {
   logger.error('Record dead-lettered', { reason, eventID: record.eventID, keys: record.dynamodb?.Keys });
   metrics.addMetric('ProjectionDeadLettered', MetricUnit.Count, 1);
+  countEvents('EventsFailed');
   await sqsClient().send(
     new SendMessageCommand({
       QueueUrl: deadLetterQueueUrl,
@@ -71,24 +78,26 @@ async function recordHandler(record: DynamoDBRecord): Promise<void> {
   } catch (error) {
     return deadLetter(record, `NewImage cannot be unmarshalled: ${(error as Error).message}`);
   }
+  const correlationId = (item as { correlationId?: unknown } | undefined)?.correlationId;
+  await withCorrelation(isCorrelationId(correlationId) ? correlationId : undefined, () =>
+    project(record, item),
+  );
+}
+
+async function project(record: DynamoDBRecord, item: unknown): Promise<void> {
   try {
     const outcome = await projector.project(item);
     metrics.addMetric(`Projection${outcome[0]?.toUpperCase()}${outcome.slice(1)}`, MetricUnit.Count, 1);
+    countEvents('EventsConsumed');
   } catch (error) {
     if (error instanceof InvalidEventError) return deadLetter(record, error.message);
     logger.warn('Record will be retried', { error: error as Error, eventID: record.eventID });
+    countEvents('EventsFailed');
     throw error;
   }
 }
 
-export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
-  logger.addContext(context);
-  metrics.captureColdStartMetric();
-  metrics.addMetric('ProjectionBatchSize', MetricUnit.Count, event.Records.length);
-  tracer.putAnnotation('records', event.Records.length);
-  try {
-    return await processPartialResponse(event, recordHandler, processor, { context });
-  } finally {
-    metrics.publishStoredMetrics();
-  }
-};
+export const handler = (event: DynamoDBStreamEvent, context: Context) =>
+  instrumentedInvocation(context, { batchSize: event.Records.length }, () =>
+    processPartialResponse(event, recordHandler, processor, { context }),
+  );

@@ -316,7 +316,8 @@ describe.each(STAGE_NAMES)('the fulfilment stack of the %s stage', (stage) => {
     const dispatcherId = idOf(fulfilment.emailDispatcher.function);
     const [consumerId] = consumerOf(workQueueOf('notification')[0]);
     const envOf = (id: string) =>
-      (resources[id]?.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      (resources[id]?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables ?? {};
 
     it('puts the notification consumer and the dispatcher in the VPC, with the Redis endpoint, its secret and the queue settings', () => {
       for (const id of [consumerId, dispatcherId]) {

@@ -30,6 +30,8 @@ const ROUTES: readonly {
   path: string;
   fn: string;
   reads?: string;
+  /** GET /health: reads alarms, not the event store or read models. */
+  health?: true;
   writes?: string;
   /** Kafka and Redis, in the VPC (analytics). */
   analytics?: true;
@@ -52,8 +54,9 @@ const ROUTES: readonly {
   { method: 'PUT', path: '/inventory/{sku}', fn: 'PutStock', writes: 'InventoryTable' },
   { method: 'POST', path: '/events', fn: 'IngestEvents', analytics: true },
   { method: 'GET', path: '/analytics/users/{userId}', fn: 'GetUserAnalytics', analytics: true },
+  { method: 'GET', path: '/health', fn: 'HealthCheck', health: true },
 ];
-const COMMANDS = ROUTES.filter((r) => !r.reads && !r.writes && !r.analytics);
+const COMMANDS = ROUTES.filter((r) => !r.reads && !r.writes && !r.analytics && !r.health);
 const QUERIES = ROUTES.filter((r) => r.reads);
 const STOCK_UPDATES = ROUTES.filter((r) => r.writes);
 const VIEW_TABLES = ['OrdersViewTable', 'CustomersViewTable'];
@@ -165,7 +168,7 @@ describe.each(STAGE_NAMES)('the %s stage', (stage) => {
     });
   });
 
-  it('serves the thirteen routes of PLATFORM.md, each behind the Cognito authorizer and its own function', () => {
+  it('serves the thirteen routes of PLATFORM.md and GET /health, each behind the Cognito authorizer and its own function', () => {
     const methods = methodsByRoute(services);
     expect([...methods.keys()].sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     const authorizerId = platform.services.getLogicalId(

@@ -108,6 +108,23 @@ describe('AggregateRepository', () => {
     expect((await repo.load('c-1')).state).toEqual({ total: 8, increments: 3 });
   });
 
+  it('stores the command’s correlation id on every event and reports the appended ones', async () => {
+    const store = new FakeEventStore();
+    const appended: string[][] = [];
+    const repo = new AggregateRepository({
+      decider: counter,
+      store,
+      retry: noSleep,
+      onAppended: (events) => appended.push(events.map((e) => e.correlationId)),
+    });
+    const metadata = { correlationId: 'corr-http-1', causationId: 'corr-http-1' };
+    await repo.handle('c-9', { kind: 'increment', by: 1, times: 2 }, metadata);
+    await repo.handle('c-9', { kind: 'noop' }, metadata);
+    expect(appended).toEqual([['corr-http-1', 'corr-http-1']]);
+    const stored = store.streams.get('c-9') ?? [];
+    expect(stored.map((e) => e.correlationId)).toEqual(['corr-http-1', 'corr-http-1']);
+  });
+
   it('appends nothing when the command causes no event', async () => {
     const store = new FakeEventStore();
     const repo = new AggregateRepository({ decider: counter, store });
