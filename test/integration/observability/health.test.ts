@@ -8,6 +8,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeAlarmsCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alarmName } from '../../../lambdas/observability/domain/alerts.js';
 import { type RunningApp, startApp } from '../app.js';
@@ -167,5 +169,23 @@ describe('observability on the local cloud', () => {
           : undefined,
       30_000,
     );
+  });
+
+  it('GIVEN a message on the alert topic that is not an alert THEN the notifier dead-letters it with the reason', async () => {
+    const topicArn = app.resource('AWS::SNS::Topic', 'AlertsTopic').ref;
+    await app.cloud.clients.sns.send(
+      new PublishCommand({
+        TopicArn: topicArn,
+        Message: JSON.stringify({ AlarmName: 'x', NewStateValue: 'MAYBE' }),
+      }),
+    );
+    const dlq = app.resource('AWS::SQS::Queue', 'AlertQueueDeadLetterQueue').ref;
+    const message = await eventually(async () => {
+      const { Messages } = await app.cloud.clients.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: dlq, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+      );
+      return Messages?.[0];
+    }, 30_000);
+    expect(message.MessageAttributes?.reason?.StringValue).toMatch(/^not an alert: .*NewStateValue/);
   });
 });
