@@ -47,3 +47,20 @@ export function templateOf(stack: Stack): Template {
 }
 
 export const NOOP_HANDLER = join(import.meta.dirname, 'fixtures/noop-handler.ts');
+
+/** An IAM policy statement as synthesized. */
+export interface Statement {
+  readonly Effect: string;
+  readonly Action: string | string[];
+  readonly Resource: unknown;
+  readonly Condition?: unknown;
+}
+
+export const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
+export const resourcesOf = (s: Statement): unknown[] =>
+  Array.isArray(s.Resource) ? s.Resource : [s.Resource];
+/** The logical id a `{ 'Fn::GetAtt': [id, attribute] }` points at, if it is one. */
+export const getAttId = (value: unknown): string | undefined =>
+  (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
+/** The logical id a `{ Ref: id }` points at, if it is one. */
+export const refId = (value: unknown): string | undefined => (value as { Ref?: string } | undefined)?.Ref;

@@ -8,16 +8,19 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { KafkaCluster, type KafkaClusterProps, MSK_IAM_PORT } from '../../../lib/constructs/kafka-cluster.js';
 import { PlatformFunction } from '../../../lib/constructs/platform-function.js';
-import { NOOP_HANDLER, nagFindings, newStack } from '../helpers.js';
+import {
+  actionsOf,
+  getAttId,
+  NOOP_HANDLER,
+  nagFindings,
+  newStack,
+  refId,
+  resourcesOf,
+  type Statement,
+} from '../helpers.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 type Resources = Record<string, Resource>;
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -28,12 +31,6 @@ const topicArn = (topic: string) =>
   `arn:aws:kafka:${REGION}:${ACCOUNT}:topic/teststack-kafka/${CLUSTER_UUID}/${topic}`;
 const groupArn = (group: string) =>
   `arn:aws:kafka:${REGION}:${ACCOUNT}:group/teststack-kafka/${CLUSTER_UUID}/${group}`;
-
-const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
-const getAttId = (value: unknown): string | undefined =>
-  (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
-const refId = (value: unknown): string | undefined => (value as { Ref?: string } | undefined)?.Ref;
 
 /**
  * Evaluates the intrinsic functions an ARN is built with (Join, Select, Split, pseudo parameters),

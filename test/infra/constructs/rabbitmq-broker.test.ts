@@ -11,7 +11,16 @@ import {
   RabbitMqBroker,
   type RabbitMqBrokerProps,
 } from '../../../lib/constructs/rabbitmq-broker.js';
-import { NOOP_HANDLER, nagFindings, newStack } from '../helpers.js';
+import {
+  actionsOf,
+  getAttId,
+  NOOP_HANDLER,
+  nagFindings,
+  newStack,
+  refId,
+  resourcesOf,
+  type Statement,
+} from '../helpers.js';
 
 type Resource = {
   Type: string;
@@ -20,12 +29,6 @@ type Resource = {
   DeletionPolicy?: string;
 };
 type Resources = Record<string, Resource>;
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
 
 /** Definitions of the construct's own tests: a topic exchange, a work queue with a DLX, its dead letters. */
 const DEFINITIONS: BrokerDefinitions = {
@@ -43,12 +46,6 @@ const DEFINITIONS: BrokerDefinitions = {
     { source: 'events.dlx', destination: 'work.dead' },
   ],
 };
-
-const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
-const getAttId = (value: unknown): string | undefined =>
-  (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
-const refId = (value: unknown): string | undefined => (value as { Ref?: string } | undefined)?.Ref;
 
 function only<T>(items: T[]): T {
   expect(items).toHaveLength(1);

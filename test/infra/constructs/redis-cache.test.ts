@@ -1,29 +1,26 @@
 import { type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { PlatformFunction } from '../../../lib/constructs/platform-function.js';
 import { REDIS_APP_USER, RedisCache, type RedisCacheProps } from '../../../lib/constructs/redis-cache.js';
-import { NOOP_HANDLER, nagFindings, newStack } from '../helpers.js';
+import {
+  actionsOf,
+  getAttId,
+  NOOP_HANDLER,
+  nagFindings,
+  newStack,
+  refId,
+  resourcesOf,
+  type Statement,
+} from '../helpers.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 type Resources = Record<string, Resource>;
 
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-  readonly Condition?: unknown;
-}
-
 const MODES = ['serverless', 'replicationGroup'] as const;
-
-const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
-const getAttId = (value: unknown): string | undefined =>
-  (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
-const refId = (value: unknown): string | undefined => (value as { Ref?: string } | undefined)?.Ref;
 
 function only<T>(items: T[]): T {
   expect(items).toHaveLength(1);
@@ -155,6 +152,24 @@ describe('RedisCache', () => {
         DependsOn: [groupLogicalId],
       });
       expect(resources[ids.key]?.Properties.EnableKeyRotation).toBe(true);
+    });
+
+    it('caps its data storage (10 GB unless told), and measures memory against that cap', () => {
+      const { resources, ids, cache } = fixture({ mode: 'serverless', maxDataStorageGb: 3 });
+      expect(resources[ids.cache]?.Properties.CacheUsageLimits).toEqual({
+        DataStorage: { Maximum: 3, Unit: 'GB' },
+      });
+      const memory = cache.metricMemoryPercent() as cloudwatch.MathExpression;
+      expect(memory.expression).toBe(`100 * bytes / ${3e9}`);
+      expect((memory.usingMetrics.bytes as cloudwatch.Metric).metricName).toBe('BytesUsedForCache');
+      const evictions = cache.metricEvictions() as cloudwatch.Metric;
+      expect(evictions.dimensions).toEqual({
+        clusterId: resources[ids.cache]?.Properties.ServerlessCacheName,
+      });
+      const defaults = fixture({ mode: 'serverless' });
+      expect(defaults.resources[defaults.ids.cache]?.Properties.CacheUsageLimits).toEqual({
+        DataStorage: { Maximum: 10, Unit: 'GB' },
+      });
     });
 
     it("defaults to the VPC's isolated subnets", () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadStageConfig, STAGE_NAMES, type StageName } from '../../../lib/config/stage-config.js';
 import type { PlatformFunction } from '../../../lib/constructs/platform-function.js';
 import { buildPlatform, type Platform } from '../../../lib/platform.js';
-import { nagFindings, newApp } from '../helpers.js';
+import { actionsOf, nagFindings, newApp, refId, resourcesOf, type Statement } from '../helpers.js';
 
 type Resource = {
   Type: string;
@@ -14,12 +14,6 @@ type Resource = {
   DeletionPolicy?: string;
 };
 type Resources = Record<string, Resource>;
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
 
 const ACCOUNT = '123456789012';
 const REGION = 'us-east-1';
@@ -32,11 +26,8 @@ const TOPICS = {
 } as const;
 const KAFKA_WRITE = /^kafka(-cluster)?:(\*|Write|Create|Alter|Delete|Update|Reboot)/;
 
-const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
 const getAtt = (value: unknown): [string, string] | undefined =>
   (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'];
-const refId = (value: unknown): string | undefined => (value as { Ref?: string } | undefined)?.Ref;
 
 /**
  * Whether a template value of `from` refers to a resource of `owner` (its Ref, or an attribute),

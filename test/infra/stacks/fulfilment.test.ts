@@ -11,16 +11,10 @@ import {
 } from '../../../lib/config/stage-config.js';
 import { buildPlatform } from '../../../lib/platform.js';
 import { type FulfilmentService, SUBSCRIPTIONS } from '../../../lib/stacks/fulfilment-stack.js';
-import { nagFindings, newApp } from '../helpers.js';
+import { actionsOf, getAttId, nagFindings, newApp, resourcesOf, type Statement } from '../helpers.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown> };
 type Resources = Record<string, Resource>;
-
-interface Statement {
-  readonly Effect: string;
-  readonly Action: string | string[];
-  readonly Resource: unknown;
-}
 
 const SERVICES = Object.keys(SUBSCRIPTIONS) as FulfilmentService[];
 /** Services that record outcomes on orders (append to the event store). */
@@ -37,11 +31,6 @@ const DYNAMODB_WRITES = [
 ];
 
 const pascal = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
-const actionsOf = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
-const resourcesOf = (s: Statement): unknown[] => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]);
-/** The logical id a `{ 'Fn::GetAtt': [id, attribute] }` points at, if it is one. */
-const getAttId = (value: unknown): string | undefined =>
-  (value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0];
 
 function synthStage(stage: StageName, override?: (config: StageConfig) => StageConfig) {
   const app = newApp();
