@@ -13,10 +13,12 @@ import { type Alert, formatChat, formatEmail, formatLog } from '../domain/alerts
 export type AlertChannel = (alert: Alert) => Promise<void>;
 
 export const logChannel: AlertChannel = async (alert) => {
-  const entry = formatLog(alert);
-  if (alert.severity === 'critical') logger.error('Alert', entry);
-  else if (alert.severity === 'warning') logger.warn('Alert', entry);
-  else logger.info('Alert', entry);
+  // `message` is the Logger's own key: the alert's goes in as the log message.
+  const { message, ...entry } = formatLog(alert);
+  const text = typeof message === 'string' ? message : alert.title;
+  if (alert.severity === 'critical') logger.error(text, entry);
+  else if (alert.severity === 'warning') logger.warn(text, entry);
+  else logger.info(text, entry);
 };
 
 export function sesChannel(client: SESClient, from: string, to: readonly string[]): AlertChannel {

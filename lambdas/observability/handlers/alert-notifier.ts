@@ -40,6 +40,11 @@ const channels: Record<string, AlertChannel> = {
     : {}),
 };
 
+const idempotencyConfig = new IdempotencyConfig({
+  eventKeyJmesPath: 'key',
+  expiresAfterSeconds: Number(process.env.IDEMPOTENCY_TTL_SECONDS ?? 24 * 3600),
+});
+
 const deliverOnce = makeIdempotent(
   async (delivery: { key: string; channel: string; alert: Alert }): Promise<{ key: string }> => {
     await (channels[delivery.channel] as AlertChannel)(delivery.alert);
@@ -51,10 +56,7 @@ const deliverOnce = makeIdempotent(
       tableName: requiredEnv('IDEMPOTENCY_TABLE_NAME'),
       awsSdkV3Client: dynamoDbClient(),
     }),
-    config: new IdempotencyConfig({
-      eventKeyJmesPath: 'key',
-      expiresAfterSeconds: Number(process.env.IDEMPOTENCY_TTL_SECONDS ?? 24 * 3600),
-    }),
+    config: idempotencyConfig,
   },
 );
 
@@ -116,9 +118,14 @@ const processor = new BatchProcessor(EventType.SQS);
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
+  idempotencyConfig.registerLambdaContext(context);
   metrics.addMetric('BatchSize', MetricUnit.Count, event.Records.length);
   try {
-    return await processPartialResponse(event, handleRecord, processor, { context });
+    // A batch whose records all failed is answered like any other: they come back one by one.
+    return await processPartialResponse(event, handleRecord, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+    });
   } finally {
     metrics.publishStoredMetrics();
   }

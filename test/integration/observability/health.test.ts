@@ -52,6 +52,15 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  // Leave no URL of this test's server behind in the emulator (the secret outlives the test).
+  await app?.cloud.clients.secrets
+    .send(
+      new PutSecretValueCommand({
+        SecretId: app.resource('AWS::SecretsManager::Secret', 'ChatWebhook').ref,
+        SecretString: 'not-configured',
+      }),
+    )
+    .catch(() => undefined);
   await app?.stop();
   await new Promise((resolve) => chat?.close(resolve));
 });
