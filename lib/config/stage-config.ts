@@ -291,6 +291,25 @@ export const stageConfigSchema = z
 
 export type StageConfig = z.infer<typeof stageConfigSchema>;
 
+/** The alarm thresholds of the dev stage; prod starts from them. */
+const DEV_THRESHOLDS = {
+  queueDepth: { warning: 100, critical: 1000 },
+  queueAgeSeconds: { warning: 120, critical: 600 },
+  deadLetters: { warning: 1, critical: 10 },
+  lambdaErrors: { warning: 1, critical: 10 },
+  lambdaThrottles: { warning: 1, critical: 10 },
+  lambdaP99PercentOfTimeout: { warning: 70, critical: 90 },
+  kafkaOffsetLag: { warning: 1000, critical: 10000 },
+  kafkaTimeLagSeconds: { warning: 60, critical: 300 },
+  dynamoDbThrottles: { warning: 1, critical: 50 },
+  api5xx: { warning: 1, critical: 10 },
+  apiP99LatencyMs: { warning: 1000, critical: 3000 },
+  brokerMessages: { warning: 1000, critical: 10000 },
+  brokerMemoryPercent: { warning: 60, critical: 80 },
+  redisMemoryPercent: { warning: 70, critical: 90 },
+  redisEvictions: { warning: 1, critical: 100 },
+} as const satisfies StageConfig['observability']['thresholds'];
+
 const DEFAULTS: Record<StageName, StageConfig> = {
   dev: {
     stage: 'dev',
@@ -336,23 +355,7 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       periodSeconds: 60,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
-      thresholds: {
-        queueDepth: { warning: 100, critical: 1000 },
-        queueAgeSeconds: { warning: 120, critical: 600 },
-        deadLetters: { warning: 1, critical: 10 },
-        lambdaErrors: { warning: 1, critical: 10 },
-        lambdaThrottles: { warning: 1, critical: 10 },
-        lambdaP99PercentOfTimeout: { warning: 70, critical: 90 },
-        kafkaOffsetLag: { warning: 1000, critical: 10000 },
-        kafkaTimeLagSeconds: { warning: 60, critical: 300 },
-        dynamoDbThrottles: { warning: 1, critical: 50 },
-        api5xx: { warning: 1, critical: 10 },
-        apiP99LatencyMs: { warning: 1000, critical: 3000 },
-        brokerMessages: { warning: 1000, critical: 10000 },
-        brokerMemoryPercent: { warning: 60, critical: 80 },
-        redisMemoryPercent: { warning: 70, critical: 90 },
-        redisEvictions: { warning: 1, critical: 100 },
-      },
+      thresholds: DEV_THRESHOLDS,
       alertEmails: [],
     },
     idempotencyTtlSeconds: 3600,
@@ -414,21 +417,10 @@ const DEFAULTS: Record<StageName, StageConfig> = {
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
       thresholds: {
+        ...DEV_THRESHOLDS,
         queueDepth: { warning: 1000, critical: 10000 },
-        queueAgeSeconds: { warning: 120, critical: 600 },
-        deadLetters: { warning: 1, critical: 10 },
-        lambdaErrors: { warning: 1, critical: 10 },
-        lambdaThrottles: { warning: 1, critical: 10 },
-        lambdaP99PercentOfTimeout: { warning: 70, critical: 90 },
         kafkaOffsetLag: { warning: 10000, critical: 100000 },
-        kafkaTimeLagSeconds: { warning: 60, critical: 300 },
-        dynamoDbThrottles: { warning: 1, critical: 50 },
         api5xx: { warning: 5, critical: 50 },
-        apiP99LatencyMs: { warning: 1000, critical: 3000 },
-        brokerMessages: { warning: 1000, critical: 10000 },
-        brokerMemoryPercent: { warning: 60, critical: 80 },
-        redisMemoryPercent: { warning: 70, critical: 90 },
-        redisEvictions: { warning: 1, critical: 100 },
       },
       alertEmails: [],
     },

@@ -18,7 +18,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { dynamoDbClient } from '../clients/dynamodb.js';
 import { sqsClient } from '../clients/sqs.js';
@@ -30,6 +30,7 @@ import { countEvents, instrumentedInvocation } from '../observability/invocation
 import { logger, metrics } from '../powertools.js';
 import { fromTransport } from './claim-check.js';
 import { claimCheckFromEnv } from './claim-check-from-env.js';
+import { sendToDeadLetterQueue } from './dead-letter.js';
 
 /** Ask for the message again after `delaySeconds` (0..43200). */
 export class RetryLaterError extends Error {
@@ -87,19 +88,9 @@ export function sqsEventConsumer(handle: EventHandler) {
     logger.error('Message dead-lettered', { reason, messageId: record.messageId });
     metrics.addMetric('MessagesDeadLettered', MetricUnit.Count, 1);
     countEvents('EventsFailed');
-    const correlation = correlationId ?? correlationIdOfSqsRecord(record);
-    await sqsClient().send(
-      new SendMessageCommand({
-        QueueUrl: deadLetterQueueUrl,
-        MessageBody: record.body,
-        MessageAttributes: {
-          reason: { DataType: 'String', StringValue: reason.slice(0, 1000) },
-          sourceMessageId: { DataType: 'String', StringValue: record.messageId },
-          sourceQueue: { DataType: 'String', StringValue: record.eventSourceARN },
-          ...(correlation ? { correlationId: { DataType: 'String', StringValue: correlation } } : {}),
-        },
-      }),
-    );
+    await sendToDeadLetterQueue(deadLetterQueueUrl, record, reason, {
+      correlationId: correlationId ?? correlationIdOfSqsRecord(record),
+    });
   };
 
   const handleRecord = async (record: SQSRecord): Promise<void> => {

@@ -12,12 +12,11 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod';
 import { dynamoDbClient } from '../../commons/clients/dynamodb.js';
-import { sqsClient } from '../../commons/clients/sqs.js';
 import { requiredEnv } from '../../commons/env.js';
+import { sendToDeadLetterQueue } from '../../commons/messaging/dead-letter.js';
 import { logger, metrics } from '../../commons/powertools.js';
 import {
   type AlertChannel,
@@ -71,16 +70,7 @@ const SnsNotificationSchema = z.object({
 async function deadLetter(record: SQSRecord, reason: string): Promise<void> {
   logger.error('Alert dead-lettered', { reason, messageId: record.messageId });
   metrics.addMetric('AlertsDeadLettered', MetricUnit.Count, 1);
-  await sqsClient().send(
-    new SendMessageCommand({
-      QueueUrl: deadLetterQueueUrl,
-      MessageBody: record.body,
-      MessageAttributes: {
-        reason: { DataType: 'String', StringValue: reason.slice(0, 1000) },
-        sourceMessageId: { DataType: 'String', StringValue: record.messageId },
-      },
-    }),
-  );
+  await sendToDeadLetterQueue(deadLetterQueueUrl, record, reason);
 }
 
 async function handleRecord(record: SQSRecord): Promise<void> {

@@ -52,4 +52,31 @@ describe('loadStageConfig', () => {
     expect(() => loadStageConfig('dev', '{nope')).toThrow(/Context "config" is not valid JSON/);
     expect(() => loadStageConfig('dev', undefined, { account: '12' })).toThrow(/12-digit/);
   });
+
+  it('refuses a warning threshold above its critical one, naming the check', () => {
+    expect(() =>
+      loadStageConfig('dev', {
+        observability: { thresholds: { queueDepth: { warning: 500, critical: 100 } } },
+      }),
+    ).toThrow(/observability\.thresholds\.queueDepth\.warning.*warning cannot exceed critical/s);
+  });
+
+  it('refuses alert e-mail recipients without a sender, and a percentage above 100', () => {
+    expect(() => loadStageConfig('dev', { observability: { alertEmails: ['oncall@shop.example'] } })).toThrow(
+      /observability\.alertFrom.*required with alertEmails/s,
+    );
+    expect(() =>
+      loadStageConfig('dev', {
+        observability: { thresholds: { redisMemoryPercent: { warning: 90, critical: 120 } } },
+      }),
+    ).toThrow(/observability\.thresholds\.redisMemoryPercent\.critical/);
+  });
+
+  it('gives prod higher queue and API thresholds than dev, and the same shape', () => {
+    const dev = loadStageConfig('dev').observability.thresholds;
+    const prod = loadStageConfig('prod').observability.thresholds;
+    expect(Object.keys(prod).sort()).toEqual(Object.keys(dev).sort());
+    expect(prod.queueDepth.critical).toBeGreaterThan(dev.queueDepth.critical);
+    expect(prod.api5xx.critical).toBeGreaterThan(dev.api5xx.critical);
+  });
 });
