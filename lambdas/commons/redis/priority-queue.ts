@@ -467,6 +467,25 @@ export class RedisPriorityQueue<T> {
     return raw.map((entry) => JSON.parse(entry) as DeadLetter<T>);
   }
 
+  /**
+   * Puts dead letters back on the queue, oldest first, at their priority and under their id (with
+   * a fresh attempt count): at most `max`; returns how many. Each is enqueued before its dead
+   * letter is removed, so a crash in between repeats one (enqueue ignores an id already pending)
+   * and loses none.
+   */
+  async redriveDeadLetters(max = Number.POSITIVE_INFINITY): Promise<number> {
+    let moved = 0;
+    while (moved < max) {
+      const raw = await this.redis.lindex(this.keys[6], 0);
+      if (raw === null) break;
+      const dead = JSON.parse(raw) as DeadLetter<T>;
+      await this.enqueue(dead.task, dead.priority, { id: dead.id });
+      await this.redis.lrem(this.keys[6], 1, raw);
+      moved++;
+    }
+    return moved;
+  }
+
   /** Removes everything: pending, in-flight and dead-lettered tasks (in-flight acks then fail). */
   async clear(): Promise<void> {
     await this.redis.del(...this.keys);

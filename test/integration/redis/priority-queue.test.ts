@@ -282,6 +282,39 @@ describe('RedisPriorityQueue', () => {
     expect(await q.size()).toEqual({ pending: 0, delayed: 0, inFlight: 1, deadLettered: 2 });
   });
 
+  it('redrives dead letters oldest first, at their priority and id, with fresh attempts, losing none', async () => {
+    // GIVEN two tasks dead-lettered (the low-priority one first) and one still pending
+    const q = queue({ maxAttempts: 1 });
+    await q.enqueue({ n: 1 }, 1, { id: 'low' });
+    await q.enqueue({ n: 2 }, 5, { id: 'high' });
+    const high = await q.dequeue('c');
+    const low = await q.dequeue('c');
+    if (!high || !low) throw new Error('empty');
+    await q.nack(low, { requeue: false, reason: 'provider down' });
+    await q.nack(high, { requeue: true }); // maxAttempts 1: dead-lettered
+    await q.enqueue({ n: 3 }, 3, { id: 'pending' });
+    expect((await q.deadLetters()).map((d) => d.id)).toEqual(['low', 'high']);
+
+    // WHEN one is redriven, then the rest
+    expect(await q.redriveDeadLetters(1)).toBe(1);
+    expect((await q.deadLetters()).map((d) => d.id)).toEqual(['high']);
+    expect(await q.redriveDeadLetters()).toBe(1);
+
+    // THEN nothing is dead any more, and the queue delivers by priority with a fresh count
+    expect(await q.size()).toEqual({ pending: 3, delayed: 0, inFlight: 0, deadLettered: 0 });
+    const order = [];
+    for (let d = await q.dequeue('c'); d; d = await q.dequeue('c')) {
+      order.push([d.id, d.priority, d.attempts]);
+      await q.ack(d);
+    }
+    expect(order).toEqual([
+      ['high', 5, 1],
+      ['pending', 3, 1],
+      ['low', 1, 1],
+    ]);
+    expect(await q.redriveDeadLetters()).toBe(0);
+  });
+
   it('keeps task bodies as they were enqueued (JSON round trip)', async () => {
     const q = queue<unknown>();
     const task = { empty: [], nested: { list: [1, 'two', null], big: 12_345_678_901_234 }, s: 'a/"b"' };
