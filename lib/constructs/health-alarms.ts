@@ -43,6 +43,13 @@ export interface CheckProps {
   readonly group?: string;
 }
 
+/** A composite's child: the alarm, its name as a reference, and its name as deployed. */
+interface Child {
+  readonly alarm: cloudwatch.IAlarm;
+  readonly name: string;
+  readonly literalName: string;
+}
+
 /** A check's two alarms. */
 export interface HealthCheck {
   readonly check: string;
@@ -71,19 +78,21 @@ export class HealthAlarms extends Construct {
   private readonly action: actions.SnsAction;
   private readonly groups = new Map<
     string,
-    Record<Severity, { composite: cloudwatch.CompositeAlarm; alarms: cloudwatch.Alarm[] }>
+    Record<Severity, { composite: cloudwatch.CompositeAlarm; children: Child[] }>
   >();
 
   constructor(scope: Construct, id: string, props: HealthAlarmsProps) {
     super(scope, id);
     this.props = props;
     this.action = new actions.SnsAction(props.alertTopic);
-    this.compositeWarning = this.composite('AnyWarning', 'any', 'warning', () =>
-      [...this.groups.values()].map((g) => g.warning.composite),
-    );
-    this.compositeCritical = this.composite('AnyCritical', 'any', 'critical', () =>
-      [...this.groups.values()].map((g) => g.critical.composite),
-    );
+    const groupComposites = (severity: Severity) => () =>
+      [...this.groups.entries()].map(([group, g]) => ({
+        alarm: g[severity].composite,
+        name: g[severity].composite.alarmName,
+        literalName: alarmName(props.alarmNamePrefix, `any ${group}`, severity),
+      }));
+    this.compositeWarning = this.composite('AnyWarning', 'any', 'warning', groupComposites('warning'));
+    this.compositeCritical = this.composite('AnyCritical', 'any', 'critical', groupComposites('critical'));
   }
 
   /** Adds a check: its warning and critical alarms, wired to the alert topic and the composites. */
@@ -91,8 +100,9 @@ export class HealthAlarms extends Construct {
     const period = this.props.period ?? Duration.minutes(1);
     const group = this.group(props.group ?? 'other');
     const alarm = (severity: Severity) => {
+      const name = alarmName(this.props.alarmNamePrefix, props.check, severity);
       const created = new cloudwatch.Alarm(this, `${id}${severity === 'warning' ? 'Warning' : 'Critical'}`, {
-        alarmName: alarmName(this.props.alarmNamePrefix, props.check, severity),
+        alarmName: name,
         alarmDescription: `${props.description} (${severity}: ${props.thresholds[severity]})`,
         metric: props.metric instanceof cloudwatch.Metric ? props.metric.with({ period }) : props.metric,
         threshold: props.thresholds[severity],
@@ -104,7 +114,7 @@ export class HealthAlarms extends Construct {
       });
       created.addAlarmAction(this.action);
       created.addOkAction(this.action);
-      group[severity].alarms.push(created);
+      group[severity].children.push({ alarm: created, name: created.alarmName, literalName: name });
       return created;
     };
     const check: HealthCheck = { check: props.check, warning: alarm('warning'), critical: alarm('critical') };
@@ -117,14 +127,14 @@ export class HealthAlarms extends Construct {
     if (!group) {
       const pascal = name.replace(/(^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_, __, c: string) => c.toUpperCase());
       const make = (severity: Severity) => {
-        const alarms: cloudwatch.Alarm[] = [];
+        const children: Child[] = [];
         const composite = this.composite(
           `Any${pascal}${severity === 'warning' ? 'Warning' : 'Critical'}`,
           `any ${name}`,
           severity,
-          () => alarms,
+          () => children,
         );
-        return { composite, alarms };
+        return { composite, children };
       };
       group = { warning: make('warning'), critical: make('critical') };
       this.groups.set(name, group);
@@ -137,17 +147,20 @@ export class HealthAlarms extends Construct {
     id: string,
     check: string,
     severity: Severity,
-    children: () => readonly cloudwatch.IAlarm[],
+    children: () => readonly Child[],
   ): cloudwatch.CompositeAlarm {
     const name = alarmName(this.props.alarmNamePrefix, check, severity);
-    const rule = () =>
+    // The names are references (the dependencies), so the rule's deployed length is measured on
+    // the literal names.
+    const ruleOf = (nameOf: (c: Child) => string) =>
       children()
-        .map((c) => `ALARM("${c.alarmName}")`)
+        .map((c) => `ALARM("${nameOf(c)}")`)
         .join(' OR ') || 'FALSE';
+    const rule = () => ruleOf((c) => c.name);
     const alarm = new cloudwatch.CompositeAlarm(this, id, {
       compositeAlarmName: name,
       alarmDescription: `In ALARM while any ${severity} alarm of ${check.replace(/^any ?/, '') || 'the platform'} is`,
-      // Lazy: the children are added after it; their names are references (the dependencies).
+      // Lazy: the children are added after it.
       alarmRule: cloudwatch.AlarmRule.fromString(Lazy.string({ produce: rule })),
     });
     // Only the top composites notify: a group's transitions are its alarms' own.
@@ -157,7 +170,7 @@ export class HealthAlarms extends Construct {
     }
     this.node.addValidation({
       validate: () => {
-        const length = rule().length;
+        const length = ruleOf((c) => c.literalName).length;
         return length > ALARM_RULE_MAX_LENGTH
           ? [
               `${name}: its rule has ${length} characters, more than CloudWatch's ${ALARM_RULE_MAX_LENGTH}: split the group`,
