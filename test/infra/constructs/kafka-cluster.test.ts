@@ -1,4 +1,4 @@
-import { Annotations, type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, type CfnElement, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -9,7 +9,9 @@ import { describe, expect, it } from 'vitest';
 import { KafkaCluster, type KafkaClusterProps, MSK_IAM_PORT } from '../../../lib/constructs/kafka-cluster.js';
 import { PlatformFunction } from '../../../lib/constructs/platform-function.js';
 import {
+  acknowledgedIds,
   actionsOf,
+  evaluate,
   getAttId,
   NOOP_HANDLER,
   nagFindings,
@@ -17,67 +19,21 @@ import {
   refId,
   resourcesOf,
   type Statement,
+  TEST_ACCOUNT,
+  TEST_REGION,
+  tieredVpc,
 } from '../helpers.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 type Resources = Record<string, Resource>;
 
-const ACCOUNT = '123456789012';
-const REGION = 'us-east-1';
 /** What CloudFormation would return for the cluster's ARN, to evaluate the ARNs derived from it. */
 const CLUSTER_UUID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-s1';
-const CLUSTER_ARN = `arn:aws:kafka:${REGION}:${ACCOUNT}:cluster/teststack-kafka/${CLUSTER_UUID}`;
+const CLUSTER_ARN = `arn:aws:kafka:${TEST_REGION}:${TEST_ACCOUNT}:cluster/teststack-kafka/${CLUSTER_UUID}`;
 const topicArn = (topic: string) =>
-  `arn:aws:kafka:${REGION}:${ACCOUNT}:topic/teststack-kafka/${CLUSTER_UUID}/${topic}`;
+  `arn:aws:kafka:${TEST_REGION}:${TEST_ACCOUNT}:topic/teststack-kafka/${CLUSTER_UUID}/${topic}`;
 const groupArn = (group: string) =>
-  `arn:aws:kafka:${REGION}:${ACCOUNT}:group/teststack-kafka/${CLUSTER_UUID}/${group}`;
-
-/**
- * Evaluates the intrinsic functions an ARN is built with (Join, Select, Split, pseudo parameters),
- * given the values of its leaves, so that tests compare the ARNs IAM will see.
- */
-function evaluate(value: unknown, leaf: (v: unknown) => string | undefined): string {
-  if (typeof value === 'string') return value;
-  const known = leaf(value);
-  if (known !== undefined) return known;
-  const o = (value ?? {}) as Record<string, unknown>;
-  if ('Fn::Join' in o) {
-    const [separator, parts] = o['Fn::Join'] as [string, unknown[]];
-    return parts.map((p) => evaluate(p, leaf)).join(separator);
-  }
-  if ('Fn::Select' in o) {
-    const [index, list] = o['Fn::Select'] as [number, unknown];
-    const item = evaluateList(list, leaf)[index];
-    if (item === undefined) throw new Error(`Fn::Select ${index} out of range in ${JSON.stringify(value)}`);
-    return item;
-  }
-  const pseudo: Record<string, string> = {
-    'AWS::AccountId': ACCOUNT,
-    'AWS::Region': REGION,
-    'AWS::Partition': 'aws',
-  };
-  const ref = refId(value);
-  if (ref && pseudo[ref]) return pseudo[ref];
-  throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
-}
-
-function evaluateList(value: unknown, leaf: (v: unknown) => string | undefined): string[] {
-  if (Array.isArray(value)) return value.map((v) => evaluate(v, leaf));
-  const split = (value as { 'Fn::Split'?: [string, unknown] } | undefined)?.['Fn::Split'];
-  if (split) return evaluate(split[1], leaf).split(split[0]);
-  throw new Error(`not a list: ${JSON.stringify(value)}`);
-}
-
-/** Rule ids acknowledged (cdk-nag or validation) anywhere under a construct. */
-function acknowledgedIds(scope: IConstruct): string[] {
-  return scope.node
-    .findAll()
-    .flatMap((c) => c.node.metadata)
-    .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && m.data)
-    .flatMap((m) =>
-      Object.keys(m.data as Record<string, string>).map((k) => k.replace(/^annotation::/i, '')),
-    );
-}
+  `arn:aws:kafka:${TEST_REGION}:${TEST_ACCOUNT}:group/teststack-kafka/${CLUSTER_UUID}/${group}`;
 
 /**
  * A stack with a VPC of public, private (with NAT) and isolated subnets in two AZs, with flow logs
@@ -85,17 +41,7 @@ function acknowledgedIds(scope: IConstruct): string[] {
  */
 function fixture(props: Partial<KafkaClusterProps> = {}) {
   const stack = newStack();
-  const vpc = new ec2.Vpc(stack, 'Vpc', {
-    maxAzs: 2,
-    natGateways: 1,
-    restrictDefaultSecurityGroup: false,
-    subnetConfiguration: [
-      { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
-      { name: 'app', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
-      { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-    ],
-  });
-  vpc.addFlowLog('FlowLog');
+  const vpc = tieredVpc(stack);
   const cluster = new KafkaCluster(stack, 'Kafka', { vpc, ...props });
   return { stack, vpc, cluster };
 }
@@ -402,7 +348,7 @@ describe('KafkaCluster', () => {
         client.function.connections.allowToDefaultPort(cluster.connections);
         // THEN
         expect(nagFindings(stack)).toEqual([]);
-        expect(acknowledgedIds(cluster)).toEqual([]);
+        expect(acknowledgedIds(cluster)).toEqual({});
       },
     );
 

@@ -1,4 +1,4 @@
-import { type CfnElement, Duration, type Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { IConstruct } from 'constructs';
@@ -12,14 +12,17 @@ import {
   type RabbitMqBrokerProps,
 } from '../../../lib/constructs/rabbitmq-broker.js';
 import {
+  acknowledgedIds,
   actionsOf,
   getAttId,
   NOOP_HANDLER,
   nagFindings,
   newStack,
+  only,
   refId,
   resourcesOf,
   type Statement,
+  tieredVpc,
 } from '../helpers.js';
 
 type Resource = {
@@ -46,25 +49,6 @@ const DEFINITIONS: BrokerDefinitions = {
     { source: 'events.dlx', destination: 'work.dead' },
   ],
 };
-
-function only<T>(items: T[]): T {
-  expect(items).toHaveLength(1);
-  return items[0] as T;
-}
-
-/** Rule ids acknowledged (cdk-nag or validation) on a construct or below it, by construct path. */
-function acknowledgedIds(scope: IConstruct): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const c of scope.node.findAll()) {
-    const ids = c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && m.data)
-      .flatMap((m) =>
-        Object.keys(m.data as Record<string, string>).map((k) => k.replace(/^annotation::/i, '')),
-      );
-    if (ids.length > 0) out[c.node.path] = ids;
-  }
-  return out;
-}
 
 interface Leak {
   readonly path: string;
@@ -141,17 +125,7 @@ const openRules = (rules: Record<string, unknown>[]): Record<string, unknown>[] 
  */
 function fixture(props: Partial<RabbitMqBrokerProps> = {}) {
   const stack = newStack();
-  const vpc = new ec2.Vpc(stack, 'Vpc', {
-    maxAzs: 3,
-    natGateways: 1,
-    restrictDefaultSecurityGroup: false,
-    subnetConfiguration: [
-      { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
-      { name: 'app', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
-      { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-    ],
-  });
-  vpc.addFlowLog('FlowLog');
+  const vpc = tieredVpc(stack, 3);
   const broker = new RabbitMqBroker(stack, 'Rabbit', { vpc, definitions: DEFINITIONS, ...props });
   return { stack, vpc, broker };
 }

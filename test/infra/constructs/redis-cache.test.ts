@@ -1,4 +1,4 @@
-import { type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
+import type { CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -7,39 +7,23 @@ import { describe, expect, it } from 'vitest';
 import { PlatformFunction } from '../../../lib/constructs/platform-function.js';
 import { REDIS_APP_USER, RedisCache, type RedisCacheProps } from '../../../lib/constructs/redis-cache.js';
 import {
+  acknowledgedIds,
   actionsOf,
   getAttId,
   NOOP_HANDLER,
   nagFindings,
   newStack,
+  only,
   refId,
   resourcesOf,
   type Statement,
+  tieredVpc,
 } from '../helpers.js';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 type Resources = Record<string, Resource>;
 
 const MODES = ['serverless', 'replicationGroup'] as const;
-
-function only<T>(items: T[]): T {
-  expect(items).toHaveLength(1);
-  return items[0] as T;
-}
-
-/** Rule ids acknowledged (cdk-nag or validation) on a construct or below it, by construct path. */
-function acknowledgedIds(scope: IConstruct): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const c of scope.node.findAll()) {
-    const ids = c.node.metadata
-      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY && m.data)
-      .flatMap((m) =>
-        Object.keys(m.data as Record<string, string>).map((k) => k.replace(/^annotation::/i, '')),
-      );
-    if (ids.length > 0) out[c.node.path] = ids;
-  }
-  return out;
-}
 
 /** Every value under a key whose name says it is a password or token, anywhere in a template. */
 function secretValues(node: unknown, found: { key: string; value: unknown }[] = []) {
@@ -60,17 +44,7 @@ function secretValues(node: unknown, found: { key: string; value: unknown }[] = 
  */
 function fixture(props: Partial<RedisCacheProps> = {}, grant = true) {
   const stack = newStack();
-  const vpc = new ec2.Vpc(stack, 'Vpc', {
-    maxAzs: 2,
-    natGateways: 1,
-    restrictDefaultSecurityGroup: false,
-    subnetConfiguration: [
-      { name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24, mapPublicIpOnLaunch: false },
-      { name: 'app', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 24 },
-      { name: 'data', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
-    ],
-  });
-  vpc.addFlowLog('FlowLog');
+  const vpc = tieredVpc(stack);
   const cache = new RedisCache(stack, 'Redis', { vpc, ...props });
   const client = new PlatformFunction(stack, 'Client', {
     entry: NOOP_HANDLER,

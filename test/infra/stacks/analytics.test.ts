@@ -5,7 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { loadStageConfig, STAGE_NAMES, type StageName } from '../../../lib/config/stage-config.js';
 import type { PlatformFunction } from '../../../lib/constructs/platform-function.js';
 import { buildPlatform, type Platform } from '../../../lib/platform.js';
-import { actionsOf, nagFindings, newApp, refId, resourcesOf, type Statement } from '../helpers.js';
+import {
+  actionsOf,
+  evaluate,
+  nagFindings,
+  newApp,
+  refId,
+  resourcesOf,
+  type Statement,
+  TEST_ACCOUNT,
+  TEST_REGION,
+} from '../helpers.js';
 
 type Resource = {
   Type: string;
@@ -15,8 +25,6 @@ type Resource = {
 };
 type Resources = Record<string, Resource>;
 
-const ACCOUNT = '123456789012';
-const REGION = 'us-east-1';
 const CLUSTER_UUID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0-3';
 const TOPICS = {
   activity: 'user_activity',
@@ -45,39 +53,6 @@ function refersTo(value: unknown, from: Stack, owner: Stack, logicalId: string, 
   if (output?.StackName !== owner.stackName) return false;
   const name = attribute ? `FnGetAtt${logicalId}${attribute.replace(/\./g, '')}` : `Ref${logicalId}`;
   return new RegExp(`^PublishOutput${name}[0-9A-F]{8}$`).test(output.OutputName);
-}
-
-/** Evaluates the intrinsic functions an ARN is built with, given the values of its leaves. */
-function evaluate(value: unknown, leaf: (v: unknown) => string | undefined): string {
-  if (typeof value === 'string') return value;
-  const known = leaf(value);
-  if (known !== undefined) return known;
-  const o = (value ?? {}) as Record<string, unknown>;
-  if ('Fn::Join' in o) {
-    const [separator, parts] = o['Fn::Join'] as [string, unknown[]];
-    return parts.map((p) => evaluate(p, leaf)).join(separator);
-  }
-  if ('Fn::Select' in o) {
-    const [index, list] = o['Fn::Select'] as [number, unknown];
-    const items = Array.isArray(list)
-      ? list.map((v) => evaluate(v, leaf))
-      : (() => {
-          const split = (list as { 'Fn::Split'?: [string, unknown] })['Fn::Split'];
-          if (!split) throw new Error(`not a list: ${JSON.stringify(list)}`);
-          return evaluate(split[1], leaf).split(split[0]);
-        })();
-    const item = items[index];
-    if (item === undefined) throw new Error(`Fn::Select ${index} out of range in ${JSON.stringify(value)}`);
-    return item;
-  }
-  const pseudo: Record<string, string> = {
-    'AWS::AccountId': ACCOUNT,
-    'AWS::Region': REGION,
-    'AWS::Partition': 'aws',
-  };
-  const ref = refId(value);
-  if (ref && pseudo[ref]) return pseudo[ref];
-  throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
 }
 
 /** `METHOD /path` of every API Gateway method, the path rebuilt by walking the resources' parents. */
@@ -179,11 +154,11 @@ function synthStage(stage: StageName) {
     topics: idOf(analytics.topics.node.defaultChild),
   };
   const clusterName = `platform-${stage}-analytics-kafka`;
-  const clusterArn = `arn:aws:kafka:${REGION}:${ACCOUNT}:cluster/${clusterName}/${CLUSTER_UUID}`;
+  const clusterArn = `arn:aws:kafka:${TEST_REGION}:${TEST_ACCOUNT}:cluster/${clusterName}/${CLUSTER_UUID}`;
   const topicArn = (t: string) =>
-    `arn:aws:kafka:${REGION}:${ACCOUNT}:topic/${clusterName}/${CLUSTER_UUID}/${t}`;
+    `arn:aws:kafka:${TEST_REGION}:${TEST_ACCOUNT}:topic/${clusterName}/${CLUSTER_UUID}/${t}`;
   const groupArn = (g: string) =>
-    `arn:aws:kafka:${REGION}:${ACCOUNT}:group/${clusterName}/${CLUSTER_UUID}/${g}`;
+    `arn:aws:kafka:${TEST_REGION}:${TEST_ACCOUNT}:group/${clusterName}/${CLUSTER_UUID}/${g}`;
 
   /** A function's resource, stack and logical ids. */
   const fnOf = (pf: PlatformFunction) => {
