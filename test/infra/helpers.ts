@@ -146,3 +146,25 @@ function evaluateList(value: unknown, leaf: (v: unknown) => string | undefined):
   if (split) return evaluate(split[1], leaf).split(split[0]);
   throw new Error(`not a list: ${JSON.stringify(value)}`);
 }
+
+/** `METHOD /path` of every API Gateway method, the path rebuilt by walking the resources' parents. */
+export function methodsByRoute(t: Template): Map<string, Record<string, unknown>> {
+  const resources = t.findResources('AWS::ApiGateway::Resource') as Record<
+    string,
+    { Properties: Record<string, unknown> }
+  >;
+  const pathOf = (id: string): string => {
+    const props = resources[id]?.Properties as { ParentId: { Ref?: string }; PathPart: string };
+    const parent = props.ParentId.Ref ? pathOf(props.ParentId.Ref) : '';
+    return `${parent}/${props.PathPart}`;
+  };
+  const methods = Object.values(
+    t.findResources('AWS::ApiGateway::Method') as Record<string, { Properties: Record<string, unknown> }>,
+  );
+  return new Map(
+    methods.map((m) => {
+      const p = m.Properties as { HttpMethod: string; ResourceId: { Ref?: string } };
+      return [`${p.HttpMethod} ${p.ResourceId.Ref ? pathOf(p.ResourceId.Ref) : '/'}`, m.Properties];
+    }),
+  );
+}

@@ -8,6 +8,7 @@ import { buildPlatform, type Platform } from '../../../lib/platform.js';
 import {
   actionsOf,
   evaluate,
+  methodsByRoute,
   nagFindings,
   newApp,
   refId,
@@ -53,23 +54,6 @@ function refersTo(value: unknown, from: Stack, owner: Stack, logicalId: string, 
   if (output?.StackName !== owner.stackName) return false;
   const name = attribute ? `FnGetAtt${logicalId}${attribute.replace(/\./g, '')}` : `Ref${logicalId}`;
   return new RegExp(`^PublishOutput${name}[0-9A-F]{8}$`).test(output.OutputName);
-}
-
-/** `METHOD /path` of every API Gateway method, the path rebuilt by walking the resources' parents. */
-function methodsByRoute(t: Template): Map<string, Record<string, unknown>> {
-  const resources = t.findResources('AWS::ApiGateway::Resource') as Resources;
-  const pathOf = (id: string): string => {
-    const props = resources[id]?.Properties as { ParentId: { Ref?: string }; PathPart: string };
-    const parent = props.ParentId.Ref ? pathOf(props.ParentId.Ref) : '';
-    return `${parent}/${props.PathPart}`;
-  };
-  const methods = Object.values(t.findResources('AWS::ApiGateway::Method') as Resources);
-  return new Map(
-    methods.map((m) => {
-      const p = m.Properties as { HttpMethod: string; ResourceId: { Ref?: string } };
-      return [`${p.HttpMethod} ${p.ResourceId.Ref ? pathOf(p.ResourceId.Ref) : '/'}`, m.Properties];
-    }),
-  );
 }
 
 /** The analytics functions, where they live, and what they use. */

@@ -6,7 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { describe, expect, it } from 'vitest';
 import { loadStageConfig, STAGE_NAMES, type StageName } from '../../../lib/config/stage-config.js';
 import { buildPlatform } from '../../../lib/platform.js';
-import { nagFindings, newApp, newStack } from '../helpers.js';
+import { methodsByRoute, nagFindings, newApp, newStack } from '../helpers.js';
 
 function synthStage(stage: StageName) {
   const app = newApp();
@@ -62,23 +62,6 @@ const STOCK_UPDATES = ROUTES.filter((r) => r.writes);
 const VIEW_TABLES = ['OrdersViewTable', 'CustomersViewTable'];
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
-
-/** `METHOD /path` of every API Gateway method, the path rebuilt by walking the resources' parents. */
-function methodsByRoute(t: Template): Map<string, Record<string, unknown>> {
-  const resources = t.findResources('AWS::ApiGateway::Resource') as Resources;
-  const pathOf = (id: string): string => {
-    const props = resources[id]?.Properties as { ParentId: { Ref?: string }; PathPart: string };
-    const parent = props.ParentId.Ref ? pathOf(props.ParentId.Ref) : '';
-    return `${parent}/${props.PathPart}`;
-  };
-  const methods = Object.values(t.findResources('AWS::ApiGateway::Method') as Resources);
-  return new Map(
-    methods.map((m) => {
-      const p = m.Properties as { HttpMethod: string; ResourceId: { Ref?: string } };
-      return [`${p.HttpMethod} ${p.ResourceId.Ref ? pathOf(p.ResourceId.Ref) : '/'}`, m.Properties];
-    }),
-  );
-}
 
 interface Statement {
   readonly Action: string | string[];
