@@ -1,10 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three layers, one runner:
+ * Four layers, one runner:
  * - unit: domain logic, no I/O;
  * - infra: CDK Template assertions and snapshots (no AWS credentials, no engines);
- * - integration: the real local engines, started (or reused) by a global setup.
+ * - integration: the real local engines, started (or reused) by a global setup;
+ * - hostile: generated hostile requests and messages (fast-check, fixed seed in CI) against the
+ *   real app on the local cloud; `FC_SEED=random` (or a number) picks another seed locally.
+ * Unit and infra run beside integration (group 0); hostile runs alone after them (group 1).
  */
 export default defineConfig({
   test: {
@@ -31,6 +34,18 @@ export default defineConfig({
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'hostile',
+          include: ['test/hostile/**/*.test.ts'],
+          // After the others: it runs the same app on the same engines (queue and exchange names).
+          sequence: { groupOrder: 1 },
+          globalSetup: ['test/integration/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },
