@@ -1,10 +1,14 @@
 /**
  * `npm run engines -- up|down|status [engine...]`: the local Redis, RabbitMQ, Kafka and moto daemons.
+ * `npm run engines -- restart <engine...> [--down-seconds N] [--lose-data]` stops each engine, waits,
+ * and starts it again, one at a time (a fault, as `npm run chaos` injects it; Redis keeps its data
+ * unless --lose-data).
  * Progress goes to stderr; `up` prints the endpoints as KEY=value lines on stdout, ready for a .env file.
  * `npm run engines -- rabbitmqctl <args>` runs rabbitmqctl against our node (Debian's wrapper cannot: it
  * switches to the rabbitmq user, whose Erlang cookie is not our node's).
  */
 import { spawnSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import {
   display,
   ENGINE_NAMES,
@@ -15,11 +19,13 @@ import {
   ensureEngines,
   LOGS_DIR,
   rabbitmqctlEnv,
+  restartEngine,
   stopEngines,
 } from './lib/engines.js';
 
 const USAGE = [
   `usage: npm run engines -- up|down|status [${ENGINE_NAMES.join('|')} ...]`,
+  `       npm run engines -- restart <${ENGINE_NAMES.join('|')}> ... [--down-seconds N] [--lose-data]`,
   '       npm run engines -- rabbitmqctl <arguments>',
 ].join('\n');
 
@@ -44,6 +50,27 @@ async function main(): Promise<number> {
   if (command === 'rabbitmqctl') {
     const ctl = rabbitmqctlEnv();
     return spawnSync(ctl.command, rest, { env: ctl.env, stdio: 'inherit' }).status ?? 1;
+  }
+  if (command === 'restart') {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { 'down-seconds': { type: 'string', default: '5' }, 'lose-data': { type: 'boolean' } },
+    });
+    const downSeconds = Number(values['down-seconds']);
+    if (!Number.isFinite(downSeconds) || downSeconds < 0)
+      throw new Error(`--down-seconds: not a number\n${USAGE}`);
+    if (positionals.length === 0) throw new Error(`restart: name the engines to restart\n${USAGE}`);
+    for (const name of parseNames(positionals)) {
+      const report = await restartEngine(name, {
+        downMs: downSeconds * 1000,
+        keepData: values['lose-data'] !== true,
+      });
+      console.error(
+        `[engines] ${name}: restarted, healthy ${report.startSeconds.toFixed(1)} s after its start`,
+      );
+    }
+    return 0;
   }
   const names = parseNames(rest);
   switch (command) {

@@ -1075,3 +1075,87 @@ async function withLock<T>(log: Log, fn: () => Promise<T>): Promise<T> {
     rmSync(lock, { force: true });
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Restarts (fault injection: `npm run chaos`, `npm run engines -- restart`)
+// ---------------------------------------------------------------------------------------------------------
+
+export interface RestartOptions {
+  log?: Log;
+  /** How long the engine stays down between stop and start. @default 5000 */
+  downMs?: number;
+  /**
+   * Redis only: keep the data across the restart (default), as a managed node's reboot or a failover
+   * to a replica would. Our Redis runs without persistence (`save ""`), so a plain stop loses every
+   * key; keeping it means `SHUTDOWN SAVE`, loading the dump on start, then removing the dump so that
+   * a later `up` starts empty as before. False: a plain stop, every key lost.
+   */
+  keepData?: boolean;
+  startTimeoutMs?: number;
+}
+
+export interface RestartReport {
+  engine: EngineName;
+  /** Epoch milliseconds. */
+  stoppedAt: number;
+  startedAt: number;
+  /** Seconds from the start command to a healthy engine. */
+  startSeconds: number;
+  keptData: boolean;
+}
+
+const redisDump = () => join(stateDir('redis'), 'data', 'dump.rdb');
+
+/** Asks our Redis to save its data and exit; resolves when the daemon is gone (or the wait is over). */
+async function redisShutdownSave(c: Config, pid: number, log: Log): Promise<void> {
+  const target = new URL(c.endpoints.redisUrl);
+  const user = decodeURIComponent(target.username);
+  const password = decodeURIComponent(target.password);
+  const request =
+    (password ? (user ? resp('AUTH', user, password) : resp('AUTH', password)) : '') +
+    resp('SHUTDOWN', 'SAVE');
+  await new Promise<void>((resolve) => {
+    const socket = netConnect({ host: target.hostname, port: Number(target.port || 6379) });
+    // The server closes the connection when it exits: that (or an error) is the answer.
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, 10_000);
+    socket.once('connect', () => socket.write(request));
+    socket.once('close', done);
+    socket.once('error', done);
+  });
+  const deadline = Date.now() + redis.stopTimeoutMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) log('redis: still running after SHUTDOWN SAVE; stopping it with a signal');
+}
+
+/**
+ * Stops one engine of ours, waits `downMs`, and starts it again (through `stopEngines` and
+ * `ensureEngines`, so the pid file, the lock and the health check are the usual ones). Throws when
+ * the engine is not ours to restart (not running, or an endpoint of the user's) or does not come
+ * back healthy.
+ */
+export async function restartEngine(name: EngineName, opts: RestartOptions = {}): Promise<RestartReport> {
+  const log = opts.log ?? defaultLog;
+  const c = config();
+  const engine = ENGINES[name];
+  if (c.external[name]) throw new Error(`${name}: ${engine.endpoint(c)} is not ours to restart`);
+  const pid = ourPid(engine);
+  if (pid === undefined) throw new Error(`${name}: no daemon of ours is running (npm run engines -- up)`);
+  const keptData = name === 'redis' && opts.keepData !== false;
+  const stoppedAt = Date.now();
+  if (keptData) {
+    rmSync(redisDump(), { force: true });
+    await redisShutdownSave(c, pid, log);
+  }
+  await stopEngines([name], { log });
+  await sleep(opts.downMs ?? 5000);
+  const startedAt = Date.now();
+  await ensureEngines([name], { log, startTimeoutMs: opts.startTimeoutMs });
+  // Loaded into memory: the dump must not resurrect these keys at a later `up`.
+  if (keptData) rmSync(redisDump(), { force: true });
+  return { engine: name, stoppedAt, startedAt, startSeconds: (Date.now() - startedAt) / 1000, keptData };
+}
