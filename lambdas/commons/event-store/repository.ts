@@ -32,10 +32,22 @@ export interface LoadStats {
   readonly eventsReplayed: number;
 }
 
+/** Who an event of the stream is: enough to tell a genuine redelivery from a forged event. */
+export interface StoredEventIdentity {
+  readonly eventId: string;
+  readonly type: string;
+  readonly version: number;
+}
+
 export interface LoadedAggregate<S> {
   readonly state: S;
   readonly version: number;
   readonly stats: LoadStats;
+  /**
+   * The identities of the events replayed by this load (those after the snapshot, if any), in
+   * version order: a consumer checks an event it received against them at no extra read.
+   */
+  readonly replayed: readonly StoredEventIdentity[];
 }
 
 export interface CommandMetadata {
@@ -102,6 +114,7 @@ export class AggregateRepository<S, C, E extends DomainEvent> {
       fromVersion: version + 1,
     });
     itemsRead += eventsRead;
+    const replayed: StoredEventIdentity[] = [];
     for (const stored of events) {
       if (stored.version !== version + 1) {
         throw new Error(
@@ -110,8 +123,14 @@ export class AggregateRepository<S, C, E extends DomainEvent> {
       }
       state = this.#decider.evolve(state, toDomainEvent(this.#upcasters.upcast<E>(stored)));
       version = stored.version;
+      replayed.push({ eventId: stored.eventId, type: stored.type, version: stored.version });
     }
-    return { state, version, stats: { itemsRead, snapshotVersion, eventsReplayed: events.length } };
+    return {
+      state,
+      version,
+      stats: { itemsRead, snapshotVersion, eventsReplayed: events.length },
+      replayed,
+    };
   }
 
   async handle(aggregateId: string, command: C, metadata: CommandMetadata): Promise<HandleResult<E>> {

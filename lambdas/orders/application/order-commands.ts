@@ -5,7 +5,7 @@
  */
 import { DomainError } from '../../commons/domain/decider.js';
 import type { AggregateRepository, CommandMetadata } from '../../commons/event-store/repository.js';
-import type { OrderCommand, OrderEvent, OrderState } from '../domain/order.js';
+import type { LoadedOrder, OrderCommand, OrderEvent, OrderState } from '../domain/order.js';
 
 export type RecordOutcome = 'recorded' | 'stale';
 
@@ -27,5 +27,11 @@ export class OrderCommands {
 
   async load(orderId: string): Promise<OrderState> {
     return (await this.repository.load(orderId)).state;
+  }
+
+  /** The order with its version and the identities of its events (what consumers guard on). */
+  async loadOrder(orderId: string): Promise<LoadedOrder> {
+    const { state, version, replayed } = await this.repository.load(orderId);
+    return { state, version, replayed };
   }
 }

@@ -367,3 +367,60 @@ export const orderDecider: Decider<OrderState, OrderCommand, OrderEvent> = {
   decide,
   evolve,
 };
+
+/** The identity of one stored event of an order's stream. */
+export interface OrderEventIdentity {
+  readonly eventId: string;
+  readonly type: string;
+  readonly version: number;
+}
+
+/** An order as a consumer loads it: its state, its version and who its replayed events are. */
+export interface LoadedOrder {
+  readonly state: OrderState;
+  readonly version: number;
+  /** The events replayed to build `state` (after a snapshot, if any), in version order. */
+  readonly replayed: readonly OrderEventIdentity[];
+}
+
+/** What a consumer received: an event claiming to be `version` of order `aggregateId`. */
+export interface ReceivedOrderEvent {
+  readonly eventId: string;
+  readonly type: string;
+  readonly aggregateId: string;
+  readonly version: number;
+}
+
+/**
+ * Refuses (DomainError) an event that is not part of the order's history as the event store
+ * knows it: the order does not exist (ORDER_UNKNOWN: e.g. a crafted OrderPlaced), or the stream
+ * has no such event at that version (EVENT_NOT_IN_STREAM: a version beyond the stream, or another
+ * event id or type there). A genuine event, however old or often redelivered, passes: whether it
+ * still calls for an effect is for the consumer's own guard to decide on the order's state.
+ * An event older than the snapshot the load started from cannot be compared and passes too.
+ */
+export function assertEventOfOrder(order: LoadedOrder, event: ReceivedOrderEvent): void {
+  const what = `${event.type} v${event.version} (${event.eventId})`;
+  if (order.state.status === 'NONE' || order.state.orderId === null) {
+    throw new DomainError('ORDER_UNKNOWN', `${what}: order ${event.aggregateId} does not exist`);
+  }
+  if (event.aggregateId !== order.state.orderId) {
+    throw new DomainError(
+      'EVENT_NOT_IN_STREAM',
+      `${what} is about ${event.aggregateId}, not order ${order.state.orderId}`,
+    );
+  }
+  if (!Number.isInteger(event.version) || event.version < 1 || event.version > order.version) {
+    throw new DomainError(
+      'EVENT_NOT_IN_STREAM',
+      `${what}: order ${order.state.orderId} has no such version (it is at v${order.version})`,
+    );
+  }
+  const stored = order.replayed.find((e) => e.version === event.version);
+  if (stored && (stored.eventId !== event.eventId || stored.type !== event.type)) {
+    throw new DomainError(
+      'EVENT_NOT_IN_STREAM',
+      `${what}: v${event.version} of order ${order.state.orderId} is ${stored.type} (${stored.eventId})`,
+    );
+  }
+}
