@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DomainEvent } from '../domain/decider.js';
+import { isWellFormed } from '../messaging/well-formed.js';
 
 interface EnvelopeOf<E extends DomainEvent> {
   /** Unique id of this event (a UUID); consumers deduplicate on it. */
@@ -49,8 +50,19 @@ export function createEnvelope<E extends DomainEvent>(event: E, meta: EnvelopeMe
   assertPositiveInteger('version', meta.version);
   const schemaVersion = meta.schemaVersion ?? 1;
   assertPositiveInteger('schemaVersion', schemaVersion);
+  const eventId = meta.eventId ?? randomUUID();
+  for (const [name, value] of Object.entries({
+    eventId,
+    type: event.type,
+    aggregateType: meta.aggregateType,
+    aggregateId: meta.aggregateId,
+    correlationId: meta.correlationId,
+    causationId: meta.causationId,
+  })) {
+    assertId(name, value);
+  }
   const envelope: EnvelopeOf<E> = {
-    eventId: meta.eventId ?? randomUUID(),
+    eventId,
     type: event.type,
     schemaVersion,
     aggregateType: meta.aggregateType,
@@ -139,5 +151,18 @@ export class Upcasters {
 function assertPositiveInteger(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
     throw new RangeError(`${name} must be an integer >= 1, got ${value}`);
+  }
+}
+
+/**
+ * Ids of an envelope are non-empty well-formed text: one holding a lone UTF-16 surrogate would be
+ * stored, then refused by every reader (`readStoredRecord`), so it is refused before it is written.
+ */
+function assertId(name: string, value: unknown): void {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new RangeError(`${name} must be a non-empty string`);
+  }
+  if (!isWellFormed(value)) {
+    throw new RangeError(`${name} must be well-formed Unicode (it holds a lone UTF-16 surrogate)`);
   }
 }

@@ -4,20 +4,34 @@
  */
 import * as z from 'zod';
 import { formatIssues } from '../domain/validation-issues.js';
+import { isWellFormed } from '../messaging/well-formed.js';
 import type { EventEnvelope } from './envelope.js';
 
 const positiveInt = z.int().min(1);
 
+/** Ids are bounded (they become keys, attributes and headers downstream). */
+export const MAX_ENVELOPE_ID_LENGTH = 256;
+
+/**
+ * A non-empty, bounded id of well-formed text: a lone UTF-16 surrogate (valid JSON, `"\ud800"`)
+ * has no UTF-8 form, so no key, attribute or header could carry it faithfully.
+ */
+const id = z
+  .string()
+  .min(1)
+  .max(MAX_ENVELOPE_ID_LENGTH)
+  .refine(isWellFormed, { message: 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)' });
+
 export const storedEnvelopeSchema = z.object({
-  eventId: z.string().min(1),
-  type: z.string().min(1),
+  eventId: id,
+  type: id,
   schemaVersion: positiveInt,
-  aggregateType: z.string().min(1),
-  aggregateId: z.string().min(1),
+  aggregateType: id,
+  aggregateId: id,
   version: positiveInt,
   occurredAt: z.iso.datetime({ offset: true }),
-  correlationId: z.string().min(1),
-  causationId: z.string().min(1),
+  correlationId: id,
+  causationId: id,
   data: z.unknown(),
 });
 

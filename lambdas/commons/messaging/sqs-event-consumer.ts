@@ -5,7 +5,12 @@
  * - Partial batch failures (Powertools batch): only failed records come back.
  * - A claim-check reference (an event too large for SQS, stored in S3) is swapped for the event.
  * - A body that is not an envelope goes to the dead-letter queue at once, with the reason, and is
- *   deleted from the source: no retry storm for what no retry can mend.
+ *   deleted from the source: no retry storm for what no retry can mend. With `dataSchemas` (event
+ *   type → zod schema of its `data`), an event of a type the consumer does not know, or whose
+ *   `data` its schema refuses, is dead-lettered the same way (the reason names the fields); the
+ *   handler gets the parsed `data`.
+ * - Anything deterministic is poison: a `PoisonMessageError` or a `ZodError` from the handler is
+ *   dead-lettered at once with its message. Any other error is taken for transient and retried.
  * - Idempotent per event: Powertools idempotency keyed by the envelope's eventId, so a redelivery
  *   causes no second effect.
  * - `RetryLaterError(seconds)` sets the message's visibility timeout (backoff, an open circuit)
@@ -13,6 +18,8 @@
  * - On the last attempt the queue allows (`MAX_RECEIVE_COUNT`), a failure dead-letters the message
  *   itself, with the last error as its reason, instead of leaving SQS's redrive to move it without
  *   one. The redrive policy stays the safety net for a function that crashes or times out.
+ * - Dead letters go through `sendToDeadLetterQueue`: attributes made SQS-safe, the copy within the
+ *   size SQS accepts (a body too large is claim-checked with the consumer's store, else cut).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
@@ -20,8 +27,10 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import * as z from 'zod';
 import { dynamoDbClient } from '../clients/dynamodb.js';
 import { sqsClient } from '../clients/sqs.js';
+import { formatIssues } from '../domain/validation-issues.js';
 import { requiredEnv } from '../env.js';
 import type { EventEnvelope } from '../event-store/envelope.js';
 import { readStoredRecord } from '../event-store/stored-record.js';
@@ -60,10 +69,51 @@ export interface EventContext {
 
 export type EventHandler = (event: EventEnvelope, context: EventContext) => Promise<void>;
 
+/** Event type → the schema of its `data` (e.g. `orderEventDataSchemas`). */
+export type EventDataSchemas = Readonly<Record<string, z.ZodType>>;
+
+export interface SqsEventConsumerOptions {
+  /** When given, only these types are handled, each with its `data` parsed by its schema. */
+  readonly dataSchemas?: EventDataSchemas;
+}
+
+/**
+ * The envelope with its `data` parsed by the schema of its type, or why it cannot be (pure).
+ * Parsing, not checking: the handler gets what the schema returns (trimmed ids and the like).
+ */
+export function parseEventData(
+  event: EventEnvelope,
+  schemas: EventDataSchemas,
+): { ok: true; event: EventEnvelope } | { ok: false; reason: string } {
+  const schema = Object.hasOwn(schemas, event.type) ? schemas[event.type] : undefined;
+  if (!schema) return { ok: false, reason: `unknown event type ${JSON.stringify(event.type)}` };
+  const parsed = schema.safeParse(event.data);
+  if (!parsed.success) {
+    return { ok: false, reason: `data of ${event.type} is invalid: ${formatIssues(parsed.error)}` };
+  }
+  return { ok: true, event: { ...event, data: parsed.data } as EventEnvelope };
+}
+
+/** The reason a failure is poison (deterministic: no retry can mend it), or undefined if transient. */
+export function poisonReason(error: unknown): string | undefined {
+  if (error instanceof PoisonMessageError) return error.message;
+  if (error instanceof z.ZodError) return `invalid: ${formatIssues(error)}`;
+  return undefined;
+}
+
+/** `MAX_RECEIVE_COUNT` when it is a positive integer; unbounded (SQS's redrive decides) otherwise. */
+export function maxReceiveCountFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.MAX_RECEIVE_COUNT);
+  return Number.isInteger(value) && value >= 1 ? value : Number.POSITIVE_INFINITY;
+}
+
 /** The Lambda handler of a consumer; `handle` sees only events its subscription lets through. */
-export function sqsEventConsumer(handle: EventHandler) {
+export function sqsEventConsumer(handle: EventHandler, options: SqsEventConsumerOptions = {}) {
   const deadLetterQueueUrl = requiredEnv('DEAD_LETTER_QUEUE_URL');
-  const maxReceiveCount = Number(process.env.MAX_RECEIVE_COUNT ?? Number.POSITIVE_INFINITY);
+  const maxReceiveCount = maxReceiveCountFromEnv();
+  if (maxReceiveCount === Number.POSITIVE_INFINITY) {
+    logger.warn('MAX_RECEIVE_COUNT is not set: a message failing every attempt leaves without a reason');
+  }
   const processor = new BatchProcessor(EventType.SQS);
   const claimCheck = claimCheckFromEnv();
   const idempotencyConfig = new IdempotencyConfig({
@@ -88,8 +138,10 @@ export function sqsEventConsumer(handle: EventHandler) {
     logger.error('Message dead-lettered', { reason, messageId: record.messageId });
     metrics.addMetric('MessagesDeadLettered', MetricUnit.Count, 1);
     countEvents('EventsFailed');
+    const correlation = correlationId ?? correlationIdOfSqsRecord(record);
     await sendToDeadLetterQueue(deadLetterQueueUrl, record, reason, {
-      correlationId: correlationId ?? correlationIdOfSqsRecord(record),
+      ...(correlation !== undefined ? { correlationId: correlation } : {}),
+      ...(claimCheck.store ? { claimCheck: claimCheck.store } : {}),
     });
   };
 
@@ -115,7 +167,12 @@ export function sqsEventConsumer(handle: EventHandler) {
     if (stored.kind !== 'event') {
       return deadLetter(record, stored.kind === 'invalid' ? stored.reason : 'a snapshot is not an event');
     }
-    const event = stored.envelope;
+    let event = stored.envelope;
+    if (options.dataSchemas) {
+      const data = parseEventData(event, options.dataSchemas);
+      if (!data.ok) return deadLetter(record, data.reason, event.correlationId);
+      event = data.event;
+    }
     const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
     return withCorrelation(event.correlationId, () => handleEvent(record, event, attempt), {
       eventId: event.eventId,
@@ -128,7 +185,8 @@ export function sqsEventConsumer(handle: EventHandler) {
       await once(event, { attempt, record });
       countEvents('EventsConsumed');
     } catch (error) {
-      if (error instanceof PoisonMessageError) return deadLetter(record, error.message, event.correlationId);
+      const poison = poisonReason(error);
+      if (poison !== undefined) return deadLetter(record, poison, event.correlationId);
       if (attempt >= maxReceiveCount) {
         const { name, message } = error as Error;
         return deadLetter(

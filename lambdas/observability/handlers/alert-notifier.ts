@@ -6,7 +6,9 @@
  * with the reason. An alert is delivered to each channel (log, e-mail, chat) at most once: the
  * delivery to a channel is idempotent on `<channel>#<alert id>`, and the alert id is the same for
  * two deliveries of one state change (SNS and SQS deliver at least once). A channel that fails
- * fails the record (partial batch failure), and the retry skips the channels already done.
+ * fails the record (partial batch failure), and the retry skips the channels already done; on
+ * the last attempt the queue allows (`MAX_RECEIVE_COUNT`) the alert is dead-lettered with the
+ * channels' errors as its reason, rather than moved by SQS's redrive without one.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
@@ -17,6 +19,7 @@ import * as z from 'zod';
 import { dynamoDbClient } from '../../commons/clients/dynamodb.js';
 import { requiredEnv } from '../../commons/env.js';
 import { sendToDeadLetterQueue } from '../../commons/messaging/dead-letter.js';
+import { maxReceiveCountFromEnv } from '../../commons/messaging/sqs-event-consumer.js';
 import { logger, metrics } from '../../commons/powertools.js';
 import {
   type AlertChannel,
@@ -28,6 +31,7 @@ import {
 import { type Alert, parseAlert } from '../domain/alerts.js';
 
 const deadLetterQueueUrl = requiredEnv('DEAD_LETTER_QUEUE_URL');
+const maxReceiveCount = maxReceiveCountFromEnv();
 const emails = (process.env.ALERT_EMAILS ?? '').split(',').filter((e) => e.length > 0);
 const from = process.env.ALERT_FROM;
 
@@ -98,7 +102,13 @@ async function handleRecord(record: SQSRecord): Promise<void> {
         failures.push(`${channel}: ${(error as Error).message}`);
       }
     }
-    if (failures.length > 0) throw new Error(`alert ${alert.id} not delivered to ${failures.join('; ')}`);
+    if (failures.length > 0) {
+      const reason = `alert ${alert.id} not delivered to ${failures.join('; ')}`;
+      const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
+      if (attempt >= maxReceiveCount)
+        return deadLetter(record, `gave up after ${attempt} attempts: ${reason}`);
+      throw new Error(reason);
+    }
   } finally {
     logger.removeKeys(['alertId']);
   }

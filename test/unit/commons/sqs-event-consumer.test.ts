@@ -31,7 +31,9 @@ import {
   PoisonMessageError,
   sqsEventConsumer,
 } from '../../../lambdas/commons/messaging/sqs-event-consumer.js';
+import { isSqsText } from '../../../lambdas/commons/messaging/well-formed.js';
 import { logger } from '../../../lambdas/commons/powertools.js';
+import { orderEventDataSchemas } from '../../../lambdas/orders/domain/order-schemas.js';
 import { type Captured, captureStdout } from './stdout-capture.js';
 
 const context = { functionName: 'consumer', awsRequestId: 'aws-1' } as Context;
@@ -105,5 +107,79 @@ describe('sqsEventConsumer', () => {
     const deadLettered = out.logs().find((l) => l.message === 'Message dead-lettered');
     expect(deadLettered?.correlationId).toBe('corr-attr');
     expect(out.metric('EventsFailed')).toEqual([1]);
+  });
+
+  const attributesOf = (n: number) =>
+    sent[n]?.input.MessageAttributes as Record<string, { StringValue: string }> | undefined;
+
+  it('dead-letters at once, with the reason, an event whose data its type refuses', async () => {
+    const handled: string[] = [];
+    const handler = sqsEventConsumer(
+      async (event) => {
+        handled.push(event.aggregateId);
+      },
+      { dataSchemas: orderEventDataSchemas },
+    );
+    const good = recordOf('corr-g', 'InventoryReserved', 'g1');
+    const goodBody = JSON.parse(good.body);
+    goodBody.data = { orderId: 'g1', reservationId: 'r-1' };
+    const invalid = recordOf('corr-i', 'InventoryReserved', 'i1'); // data lacks reservationId
+    const unknown = recordOf('corr-u', 'NoSuchEvent', 'u1');
+    const response = await handler(
+      { Records: [{ ...good, body: JSON.stringify(goodBody) }, invalid, unknown] },
+      context,
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(handled).toEqual(['g1']);
+    expect(sent.map((_, n) => attributesOf(n)?.reason?.StringValue)).toEqual([
+      expect.stringMatching(/^data of InventoryReserved is invalid: reservationId: /),
+      'unknown event type "NoSuchEvent"',
+    ]);
+    expect(attributesOf(0)?.sourceMessageId?.StringValue).toBe('i1');
+  });
+
+  it('dead-letters an envelope with a lone-surrogate id with a reason, in attributes SQS accepts', async () => {
+    const handler = sqsEventConsumer(async () => undefined);
+    for (const field of ['eventId', 'aggregateId', 'correlationId']) {
+      sent.length = 0;
+      const record = recordOf('corr-s', 'OrderPlaced', `s-${field}`);
+      const body = { ...JSON.parse(record.body), [field]: 'x\ud800' };
+      const response = await handler(
+        {
+          Records: [
+            {
+              ...record,
+              body: JSON.stringify(body),
+              messageAttributes: { correlationId: { stringValue: '\ud800', dataType: 'String' } },
+            } as SQSRecord,
+          ],
+        },
+        context,
+      );
+      expect(response.batchItemFailures).toEqual([]);
+      const attributes = attributesOf(0) ?? {};
+      expect(attributes.reason?.StringValue).toMatch(new RegExp(`${field}: must be well-formed Unicode`));
+      for (const [name, value] of Object.entries(attributes)) {
+        expect(isSqsText(name) && isSqsText(value.StringValue)).toBe(true);
+      }
+    }
+  });
+
+  it('retries a transient failure, and dead-letters it with the error on the last attempt', async () => {
+    const handler = sqsEventConsumer(async () => {
+      throw new Error('DynamoDB unavailable');
+    });
+    const first = await handler({ Records: [recordOf('corr-t', 'OrderPlaced', 't1')] }, context);
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 't1' }]);
+    expect(sent).toHaveLength(0);
+    const last = recordOf('corr-t', 'OrderPlaced', 't1');
+    const response = await handler(
+      { Records: [{ ...last, attributes: { ApproximateReceiveCount: '5' } } as unknown as SQSRecord] },
+      context,
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(attributesOf(0)?.reason?.StringValue).toBe(
+      'gave up after 5 attempts: Error: DynamoDB unavailable',
+    );
   });
 });
