@@ -4,9 +4,16 @@
  * A decline is final; a transient failure comes back after an exponential, jittered visibility
  * timeout; an open circuit puts the message back until the breaker's rest is over.
  * Subscribed to InventoryReserved.
+ *
+ * Whether to charge is decided on the order as the event store has it now (`decidePayment`): only
+ * an order awaiting payment, on an event of its own stream, with one provider idempotency key per
+ * order; a duplicate, stale or forged InventoryReserved is logged as `Event ignored` and charges
+ * nothing. The circuit breaker sees only real charge attempts.
  */
+
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { documentClient } from '../../commons/clients/dynamodb.js';
+import { DomainError } from '../../commons/domain/decider.js';
 import { requiredEnv } from '../../commons/env.js';
 import {
   PoisonMessageError,
@@ -20,6 +27,8 @@ import { DynamoDbCircuitStateStore } from '../../commons/resilience/dynamodb-cir
 import { orderCommandsFromEnv } from '../../orders/application/order-commands-from-env.js';
 import { orderEventDataSchemas } from '../../orders/domain/order-schemas.js';
 import { HttpPaymentProvider } from '../adapters/http-payment-provider.js';
+import { RecordingPaymentProvider } from '../adapters/recording-payment-provider.js';
+import { decidePayment } from '../domain/payment-policy.js';
 import {
   PaymentDeclinedError,
   type PaymentProvider,
@@ -30,7 +39,13 @@ import {
 const orders = orderCommandsFromEnv();
 
 function providerFromEnv(): PaymentProvider {
-  if ((process.env.PAYMENT_PROVIDER ?? 'test') === 'test') return new TestPaymentProvider();
+  if ((process.env.PAYMENT_PROVIDER ?? 'test') === 'test') {
+    return new RecordingPaymentProvider(
+      new TestPaymentProvider(),
+      documentClient(),
+      requiredEnv('OPERATIONAL_STATE_TABLE_NAME'),
+    );
+  }
   const secretId = requiredEnv('PAYMENT_API_KEY_SECRET_ARN');
   let apiKey: Promise<string> | undefined;
   const secrets = tracer.captureAWSv3Client(new SecretsManagerClient({}));
@@ -63,35 +78,30 @@ export const handler = sqsEventConsumer(async (event, { attempt }) => {
   if (!parsed.success) throw new PoisonMessageError(`InventoryReserved data: ${parsed.error.message}`);
   const { orderId } = parsed.data;
   const meta = { correlationId: event.correlationId, causationId: event.eventId };
-  const order = await orders.load(orderId);
-  if (order.status !== 'INVENTORY_RESERVED' || order.currency === null) {
-    logger.info('Order no longer awaits payment', { orderId, status: order.status });
-    return;
-  }
-  if (order.paymentToken === null) {
-    await orders.record(
-      orderId,
-      { type: 'RecordPaymentFailed', data: { reason: 'no payment method' } },
-      meta,
-    );
-    return;
-  }
+  const order = await orders.loadOrder(orderId);
+  let decision: ReturnType<typeof decidePayment>;
   try {
-    const { paymentId } = await breaker.call(() =>
-      provider.charge(
-        {
-          orderId,
-          amount: order.total,
-          currency: order.currency as string,
-          paymentToken: order.paymentToken as string,
-          idempotencyKey: `order-${orderId}`,
-        },
-        { attempt },
-      ),
-    );
+    decision = decidePayment(order, {
+      eventId: event.eventId,
+      type: event.type,
+      aggregateId: event.aggregateId,
+      version: event.version,
+    });
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    logger.info('Event ignored: no state change', { orderId, code: error.code, reason: error.message });
+    return;
+  }
+  if (decision.kind === 'fail') {
+    await orders.record(orderId, { type: 'RecordPaymentFailed', data: { reason: decision.reason } }, meta);
+    return;
+  }
+  const { request } = decision;
+  try {
+    const { paymentId } = await breaker.call(() => provider.charge(request, { attempt }));
     const recorded = await orders.record(
       orderId,
-      { type: 'RecordPaymentCompleted', data: { paymentId, amount: order.total } },
+      { type: 'RecordPaymentCompleted', data: { paymentId, amount: request.amount } },
       meta,
     );
     logger.info('Payment completed', { orderId, paymentId, recorded });
