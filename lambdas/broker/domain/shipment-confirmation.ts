@@ -1,10 +1,18 @@
 /** The warehouse's shipment confirmation, as it arrives on `shipment_confirmations`. Pure. */
 import * as z from 'zod';
+import { isWellFormed } from '../../commons/messaging/well-formed.js';
+
+/** An id of well-formed text: a lone UTF-16 surrogate (valid JSON) would reach the event store. */
+const id = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine(isWellFormed, 'must be well-formed Unicode (it holds a lone UTF-16 surrogate)');
 
 export const shipmentConfirmationSchema = z.strictObject({
-  orderId: z.string().min(1).max(128),
-  shipmentId: z.string().min(1).max(128),
-  trackingNumber: z.string().min(1).max(128),
+  orderId: id,
+  shipmentId: id,
+  trackingNumber: id,
   confirmedAt: z.iso.datetime({ offset: true, error: 'confirmedAt must be an ISO-8601 date-time' }),
 });
 export type ShipmentConfirmation = z.infer<typeof shipmentConfirmationSchema>;

@@ -27,7 +27,7 @@ import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dyn
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import * as z from 'zod';
+import type * as z from 'zod';
 import { dynamoDbClient } from '../clients/dynamodb.js';
 import { sqsClient } from '../clients/sqs.js';
 import { formatIssues } from '../domain/validation-issues.js';
@@ -40,6 +40,7 @@ import { logger, metrics } from '../powertools.js';
 import { fromTransport } from './claim-check.js';
 import { claimCheckFromEnv } from './claim-check-from-env.js';
 import { sendToDeadLetterQueue } from './dead-letter.js';
+import { poisonReason } from './poison.js';
 
 /** Ask for the message again after `delaySeconds` (0..43200). */
 export class RetryLaterError extends Error {
@@ -53,13 +54,7 @@ export class RetryLaterError extends Error {
   }
 }
 
-/** A message no retry can mend (bad data): dead-lettered at once with this reason. */
-export class PoisonMessageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PoisonMessageError';
-  }
-}
+export { PoisonMessageError, poisonReason } from './poison.js';
 
 export interface EventContext {
   /** 1 on the first delivery, then the queue's ApproximateReceiveCount. */
@@ -92,13 +87,6 @@ export function parseEventData(
     return { ok: false, reason: `data of ${event.type} is invalid: ${formatIssues(parsed.error)}` };
   }
   return { ok: true, event: { ...event, data: parsed.data } as EventEnvelope };
-}
-
-/** The reason a failure is poison (deterministic: no retry can mend it), or undefined if transient. */
-export function poisonReason(error: unknown): string | undefined {
-  if (error instanceof PoisonMessageError) return error.message;
-  if (error instanceof z.ZodError) return `invalid: ${formatIssues(error)}`;
-  return undefined;
 }
 
 /** `MAX_RECEIVE_COUNT` when it is a positive integer; unbounded (SQS's redrive decides) otherwise. */

@@ -13,6 +13,7 @@
 import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { readCredentials } from '../clients/secrets-manager.js';
 import { requiredEnv } from '../env.js';
+import { isWellFormed, toWellFormed } from '../messaging/well-formed.js';
 import { CORRELATION_ID } from '../observability/correlation.js';
 
 export interface RabbitMqEndpoint {
@@ -76,24 +77,38 @@ export function rabbitMqFromEnv(): Promise<RabbitMqSession> {
 
 export interface OutgoingAmqpMessage {
   readonly routingKey: string;
-  readonly body: string;
+  /** Text (sent as UTF-8) or bytes as they are (a dead letter keeps a body that is not text). */
+  readonly body: string | Buffer;
   readonly messageId?: string;
   /** The end-to-end correlation id: the AMQP `correlationId` property and a `correlationId` header. */
   readonly correlationId?: string;
   readonly headers?: Record<string, string>;
+  /** @default 'application/json' */
+  readonly contentType?: string;
 }
 
-/** The AMQP properties a message is published with (persistent JSON). */
+/** AMQP short strings (messageId, correlationId) hold at most 255 bytes: a longer one is left out. */
+const shortString = (value: string | undefined): string | undefined =>
+  value && isWellFormed(value) && Buffer.byteLength(value, 'utf8') <= 255 ? value : undefined;
+
+/**
+ * The AMQP properties a message is published with (persistent JSON). Properties that AMQP could
+ * not carry faithfully are left out (a short string over 255 bytes would fail the publish), and
+ * header values are well-formed text.
+ */
 export function publishOptionsOf(m: OutgoingAmqpMessage): amqp.Options.Publish {
-  const headers = {
-    ...(m.correlationId ? { [CORRELATION_ID]: m.correlationId } : {}),
-    ...m.headers,
-  };
+  const messageId = shortString(m.messageId);
+  const correlationId = shortString(m.correlationId);
+  // Own properties only (`fromEntries`), whatever the names.
+  const headers: Record<string, string> = Object.fromEntries([
+    ...(correlationId ? [[CORRELATION_ID, correlationId]] : []),
+    ...Object.entries(m.headers ?? {}).map(([name, value]) => [toWellFormed(name), toWellFormed(value)]),
+  ]);
   return {
     persistent: true,
-    contentType: 'application/json',
-    ...(m.messageId ? { messageId: m.messageId } : {}),
-    ...(m.correlationId ? { correlationId: m.correlationId } : {}),
+    contentType: shortString(m.contentType) ?? 'application/json',
+    ...(messageId ? { messageId } : {}),
+    ...(correlationId ? { correlationId } : {}),
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
   };
 }
@@ -108,7 +123,8 @@ export async function publishConfirmed(
   messages: readonly OutgoingAmqpMessage[],
 ): Promise<void> {
   for (const m of messages) {
-    channel.publish(exchange, m.routingKey, Buffer.from(m.body), publishOptionsOf(m));
+    const body = typeof m.body === 'string' ? Buffer.from(m.body, 'utf8') : m.body;
+    channel.publish(exchange, m.routingKey, body, publishOptionsOf(m));
   }
   await channel.waitForConfirms();
 }
