@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { apiHandler } from '../../commons/http/api-handler.js';
 import { HttpError } from '../../commons/http/errors.js';
-import { parseJsonBody } from '../../commons/http/request.js';
+import { jsonValueIssues, MAX_JSON_DEPTH, parseJsonBody } from '../../commons/http/request.js';
 import { kafkaConnectionFromEnv } from '../../commons/kafka/connection.js';
 import { createProducer, produce } from '../../commons/kafka/producer.js';
 import { kafkaHeadersWith } from '../../commons/observability/correlation.js';
@@ -28,9 +28,40 @@ const MAX_BYTES = 256 * 1024;
 const producer = createProducer(kafkaConnectionFromEnv(), 'analytics-ingest');
 const topic = process.env.USER_ACTIVITY_TOPIC ?? ANALYTICS_TOPICS.userActivity;
 
+/**
+ * `validateEvents`, after the edge's own check of each event: an event with a key or string that is
+ * not well-formed Unicode (or nested too deeply) is rejected on its own, like any invalid event,
+ * and the others of its batch still count. Indices are those of the request's `events`.
+ */
+function validateBatch(events: readonly unknown[]): ReturnType<typeof validateEvents> {
+  const checked = events.map((e, index) => ({
+    index,
+    // `events.N` is already two levels deep in the body.
+    issues: jsonValueIssues(e, { maxDepth: MAX_JSON_DEPTH - 2 }),
+  }));
+  const wellFormed = checked.filter((c) => c.issues.length === 0);
+  const validated = validateEvents(wellFormed.map((c) => events[c.index]));
+  const indexOf = (i: number) => (wellFormed[i] as (typeof wellFormed)[number]).index;
+  return {
+    accepted: validated.accepted.map((a) => ({ ...a, index: indexOf(a.index) })),
+    rejected: [
+      ...checked
+        .filter((c) => c.issues.length > 0)
+        .map((c) => ({
+          index: c.index,
+          errors: c.issues.map((issue) => ({ path: issue.path || '(event)', message: issue.message })),
+        })),
+      ...validated.rejected.map((r) => ({ ...r, index: indexOf(r.index) })),
+    ].sort((a, b) => a.index - b.index),
+  };
+}
+
 export const handler = apiHandler(async ({ event, correlationId }) => {
-  const { events } = parseJsonBody(event, ingestBodySchema, { maxBytes: MAX_BYTES });
-  const { accepted, rejected } = validateEvents(events);
+  const { events } = parseJsonBody(event, ingestBodySchema, {
+    maxBytes: MAX_BYTES,
+    itemsCheckedByCaller: 'events',
+  });
+  const { accepted, rejected } = validateBatch(events);
   metrics.addMetric(PlatformMetric.BatchSize, MetricUnit.Count, events.length);
   metrics.addMetric('ActivityEventsRejected', MetricUnit.Count, rejected.length);
   if (accepted.length === 0) {

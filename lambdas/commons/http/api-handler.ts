@@ -28,19 +28,28 @@ export interface ApiResponse {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** A header's value, whatever the case the client sent it in. */
+/**
+ * A header's value, whatever the case the client sent it in. Only own entries are read, so a
+ * header named `constructor` or `__proto__` is just a header; a value that is not a string (never
+ * from API Gateway, possible in a direct invocation) counts as absent. The value is as sent:
+ * check it (`parseHeader`) before use.
+ */
 export function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(event.headers ?? {})) {
-    if (key.toLowerCase() === wanted && value !== undefined) return value;
+  const headers: unknown = event.headers;
+  if (headers === null || typeof headers !== 'object') return undefined;
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() === wanted && typeof value === 'string') return value;
   }
   return undefined;
 }
 
 function callerOf(event: APIGatewayProxyEvent): string {
-  const claims = event.requestContext.authorizer?.claims as Record<string, unknown> | undefined;
-  if (typeof claims?.sub === 'string') return claims.sub;
-  return event.requestContext.identity?.userArn ?? 'anonymous';
+  const claims = event.requestContext?.authorizer?.claims as Record<string, unknown> | undefined;
+  if (claims && typeof claims === 'object' && Object.hasOwn(claims, 'sub') && typeof claims.sub === 'string')
+    return claims.sub;
+  const arn = event.requestContext?.identity?.userArn;
+  return typeof arn === 'string' ? arn : 'anonymous';
 }
 
 function respond(response: ApiResponse, correlationId: string): APIGatewayProxyResult {

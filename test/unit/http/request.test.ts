@@ -302,7 +302,9 @@ describe('encodeCursor / decodeCursor', () => {
     // THEN
     expect(cursor).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(decodeCursor(cursor, keys)).toEqual(key);
-    expect(decodeCursor(encodeCursor({ pk: 'a', n: 42 }), ['n', 'pk'])).toEqual({ pk: 'a', n: 42 });
+    // A number key attribute is declared as such; a list of names means string attributes only.
+    expect(decodeCursor(encodeCursor({ pk: 'a', n: 42 }), { n: 'N', pk: 'S' })).toEqual({ pk: 'a', n: 42 });
+    expect(() => decodeCursor(encodeCursor({ pk: 'a', n: 42 }), ['n', 'pk'])).toThrow(HttpError);
   });
 
   it('maps no key to no cursor and back', () => {
