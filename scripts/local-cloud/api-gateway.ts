@@ -215,7 +215,8 @@ function compile(model: CfnResource): ValidateFunction | undefined {
 }
 
 function match(route: Route, parts: string[]): Record<string, string> | undefined {
-  const params: Record<string, string> = {};
+  // Keys are the template's parameter names; null prototype all the same, as every map built here.
+  const params: Record<string, string> = Object.create(null);
   for (let i = 0; i < route.segments.length; i++) {
     const seg = route.segments[i] as Segment;
     if (seg.kind === 'greedy') {
@@ -235,6 +236,99 @@ function match(route: Route, parts: string[]): Record<string, string> | undefine
 function specificity(route: Route): number[] {
   return route.segments.map((s) => (s.kind === 'literal' ? 3 : s.kind === 'param' ? 2 : 1));
 }
+
+/**
+ * Strict percent-decoding, as API Gateway does it: a `%` not followed by two hex digits, or escapes
+ * that are not well-formed UTF-8 (`%FF`, a truncated sequence, an overlong form such as `%C0%AF`,
+ * an encoded surrogate such as `%ED%A0%80`), make the whole request a 400 before any routing.
+ * `decodeURIComponent` refuses exactly these; undefined when it does.
+ */
+export function strictDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The decoded path segments, or undefined when one is not well-formed percent-encoded UTF-8. */
+export function decodePathSegments(pathname: string): string[] | undefined {
+  const parts: string[] = [];
+  for (const raw of pathname.split('/')) {
+    if (raw === '') continue;
+    const decoded = strictDecode(raw);
+    if (decoded === undefined) return undefined;
+    parts.push(decoded);
+  }
+  return parts;
+}
+
+/**
+ * The query string's parameters in order (`+` is a space, as in a form), or undefined when a name
+ * or value is not well-formed percent-encoded UTF-8.
+ */
+export function decodeQuery(search: string): [string, string][] | undefined {
+  const pairs: [string, string][] = [];
+  const query = search.startsWith('?') ? search.slice(1) : search;
+  if (query === '') return pairs;
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = strictDecode((eq < 0 ? part : part.slice(0, eq)).replaceAll('+', ' '));
+    const value = strictDecode((eq < 0 ? '' : part.slice(eq + 1)).replaceAll('+', ' '));
+    if (name === undefined || value === undefined) return undefined;
+    pairs.push([name, value]);
+  }
+  return pairs;
+}
+
+/**
+ * The Lambda proxy event's single- and multi-value maps of headers or query parameters, built from
+ * request data: Maps while collecting (a name such as `constructor` or `__proto__` is just a name,
+ * never a lookup on Object.prototype), then objects whose every entry is an own property.
+ * `headers` joins repeated values with commas, `query` keeps the last, as API Gateway does.
+ */
+export function proxyMaps(
+  entries: Iterable<readonly [string, string]>,
+  single: 'join' | 'last',
+): { single: Record<string, string>; multi: Record<string, string[]> } {
+  const one = new Map<string, string>();
+  const many = new Map<string, string[]>();
+  for (const [name, value] of entries) {
+    const previous = one.get(name);
+    one.set(name, previous === undefined || single === 'last' ? value : `${previous},${value}`);
+    const values = many.get(name);
+    if (values) values.push(value);
+    else many.set(name, [value]);
+  }
+  // Object.fromEntries defines own data properties: `__proto__` stays an ordinary key.
+  return { single: Object.fromEntries(one), multi: Object.fromEntries(many) };
+}
+
+/** The raw header pairs of a request, in order. */
+function headerPairs(req: IncomingMessage): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    pairs.push([req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string]);
+  }
+  return pairs;
+}
+
+/** The request URL; a request-target that is not one (or `//host`-like) is read as a path. */
+function requestUrl(raw: string | undefined): URL | undefined {
+  const target = raw ?? '/';
+  try {
+    return target.startsWith('/') ? new URL(`http://local${target}`) : new URL(target);
+  } catch {
+    return undefined;
+  }
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+};
 
 export interface ApiGatewayOptions {
   readonly routes: Route[];
@@ -280,6 +374,23 @@ export class LocalApiGateway {
         if (!res.headersSent) send(res, 500, { message: 'Internal server error' });
       });
     });
+    // Requests Node refuses before a handler sees them (headers over its 16 KiB limit, a malformed
+    // request line): the gateway's 4xx in the API's error shape rather than Node's bare answer.
+    this.server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+      if (error.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const message = STATUS_TEXT[status] ?? 'Bad Request';
+      const out = renderGatewayResponse(this.defaultResponses(), 'DEFAULT_4XX', status, {
+        message,
+        requestId: randomUUID(),
+      });
+      socket.end(
+        `HTTP/1.1 ${out.status} ${STATUS_TEXT[out.status] ?? message}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(out.body)}\r\nconnection: close\r\n\r\n${out.body}`,
+      );
+    });
     await new Promise<void>((ok, fail) => {
       this.server?.once('error', fail);
       this.server?.listen(port, host, () => ok());
@@ -323,9 +434,30 @@ export class LocalApiGateway {
     });
   }
 
+  /** The gateway responses of the only API served, for errors that belong to no route. */
+  private defaultResponses(): GatewayResponses | undefined {
+    const responses = new Set(this.routes.map((r) => r.gatewayResponses));
+    return responses.size === 1 ? [...responses][0] : undefined;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local');
-    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    const requestId = randomUUID();
+    const url = requestUrl(req.url);
+    const parts = url && decodePathSegments(url.pathname);
+    const queryPairs = url && decodeQuery(url.search);
+    if (!url || !parts || !queryPairs) {
+      // API Gateway refuses a URL that is not well-formed percent-encoded UTF-8 with a 400 before
+      // routing (it never reaches the integration); the API's DEFAULT_4XX shapes the answer.
+      this.gatewayError(
+        res,
+        this.defaultResponses(),
+        'BAD_REQUEST_PARAMETERS',
+        400,
+        'Bad Request: the URL is not well-formed percent-encoded UTF-8',
+        requestId,
+      );
+      return;
+    }
     const method = req.method ?? 'GET';
     let params: Record<string, string> | undefined;
     const route = this.routes.find((r) => {
@@ -333,13 +465,11 @@ export class LocalApiGateway {
       params = match(r, parts);
       return params !== undefined;
     });
-    const requestId = randomUUID();
     if (!route || !params) {
       // What API Gateway answers for a path or method it does not know.
-      const responses = new Set(this.routes.map((r) => r.gatewayResponses));
       this.gatewayError(
         res,
-        responses.size === 1 ? [...responses][0] : undefined,
+        this.defaultResponses(),
         'MISSING_AUTHENTICATION_TOKEN',
         403,
         'Missing Authentication Token',
@@ -353,14 +483,7 @@ export class LocalApiGateway {
       this.gatewayError(res, responses, 'REQUEST_TOO_LARGE', 413, 'Request Too Long', requestId);
       return;
     }
-    const headers: Record<string, string> = {};
-    const multiValueHeaders: Record<string, string[]> = {};
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i] as string;
-      const value = req.rawHeaders[i + 1] as string;
-      headers[name] = headers[name] === undefined ? value : `${headers[name]},${value}`;
-      multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
-    }
+    const { single: headers, multi: multiValueHeaders } = proxyMaps(headerPairs(req), 'join');
     const auth = await this.authorize(route, req, url, body);
     if (!auth.ok) {
       const type =
@@ -372,10 +495,10 @@ export class LocalApiGateway {
       for (const p of route.requiredParameters) {
         const present =
           p.location === 'querystring'
-            ? url.searchParams.has(p.name)
+            ? queryPairs.some(([name]) => name === p.name)
             : p.location === 'header'
               ? req.headers[p.name.toLowerCase()] !== undefined
-              : params[p.name] !== undefined;
+              : params !== undefined && Object.hasOwn(params, p.name);
         if (!present) {
           this.gatewayError(
             res,
@@ -415,12 +538,7 @@ export class LocalApiGateway {
         return;
       }
     }
-    const query: Record<string, string> = {};
-    const multiQuery: Record<string, string[]> = {};
-    for (const [k, v] of url.searchParams) {
-      query[k] = v;
-      multiQuery[k] = [...(multiQuery[k] ?? []), v];
-    }
+    const { single: query, multi: multiQuery } = proxyMaps(queryPairs, 'last');
     const isText = /json|text|xml|x-www-form-urlencoded/.test(
       req.headers['content-type'] ?? 'application/json',
     );
@@ -432,7 +550,7 @@ export class LocalApiGateway {
       multiValueHeaders,
       queryStringParameters: Object.keys(query).length ? query : null,
       multiValueQueryStringParameters: Object.keys(multiQuery).length ? multiQuery : null,
-      pathParameters: Object.keys(params).length ? params : null,
+      pathParameters: Object.keys(params).length ? { ...params } : null,
       stageVariables: null,
       requestContext: {
         accountId: this.options.accountId,
@@ -496,8 +614,20 @@ export class LocalApiGateway {
     }
     res.statusCode = result.statusCode;
     res.setHeader('x-amzn-requestid', requestId);
-    for (const [k, v] of Object.entries(result.headers ?? {})) res.setHeader(k, String(v));
-    for (const [k, v] of Object.entries(result.multiValueHeaders ?? {})) res.setHeader(k, v.map(String));
+    // A header a function returns that HTTP cannot carry (a bad name, a control character in the
+    // value) is left out and logged, never a crash of the gateway.
+    const setHeader = (name: string, value: string | string[]) => {
+      try {
+        res.setHeader(name, value);
+      } catch (e) {
+        this.options.log(
+          `api: ${method} ${url.pathname}: response header ${JSON.stringify(name)} left out: ${(e as Error).message}`,
+        );
+      }
+    };
+    for (const [k, v] of Object.entries(result.headers ?? {})) setHeader(k, String(v));
+    for (const [k, v] of Object.entries(result.multiValueHeaders ?? {}))
+      if (Array.isArray(v)) setHeader(k, v.map(String));
     res.end(
       result.body === undefined
         ? ''
@@ -546,13 +676,14 @@ export class LocalApiGateway {
           .replace('method.request.header.', '')
           .toLowerCase();
         const raw = req.headers[headerName];
-        const token = (Array.isArray(raw) ? raw[0] : raw)?.replace(/^Bearer\s+/i, '');
+        const token = (Array.isArray(raw) ? raw[0] : raw)?.replace(/^Bearer\s+/i, '').trim();
         if (!token) return { ok: false, status: 401, message: 'Unauthorized' };
         try {
           return { ok: true, claims: { ...this.options.issuer.verify(token) } };
         } catch (e) {
-          if (e instanceof TokenError) return { ok: false, status: 401, message: 'Unauthorized' };
-          throw e;
+          // Whatever the header holds, a token that does not verify is a 401, as from Cognito.
+          if (!(e instanceof TokenError)) this.options.log(`api: token refused: ${(e as Error).message}`);
+          return { ok: false, status: 401, message: 'Unauthorized' };
         }
       }
       case 'CUSTOM':
@@ -588,13 +719,16 @@ export class LocalApiGateway {
         ? { ok: false as const, status: 401, message: 'Unauthorized' }
         : { ok: false as const, status: 500, message: 'AuthorizerConfigurationException' };
     }
-    const policy = outcome.result as {
+    const policy = (outcome.result ?? {}) as {
       policyDocument?: { Statement?: { Effect?: string; Resource?: string | string[] }[] };
       context?: Record<string, unknown>;
       principalId?: string;
     };
+    if (!Array.isArray(policy.policyDocument?.Statement ?? [])) {
+      return { ok: false as const, status: 500, message: 'AuthorizerConfigurationException' };
+    }
     const allowed = (policy.policyDocument?.Statement ?? []).some((s) => {
-      const resources = Array.isArray(s.Resource) ? s.Resource : [s.Resource ?? ''];
+      const resources = (Array.isArray(s.Resource) ? s.Resource : [s.Resource ?? '']).map(String);
       const matches = resources.some((r) =>
         new RegExp(`^${r.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test(methodArn),
       );

@@ -26,6 +26,25 @@ export interface Claims {
 
 export class TokenError extends Error {}
 
+/** A Cognito token is about 1 KiB; a longer one is refused before any decoding. */
+export const MAX_TOKEN_LENGTH = 8 * 1024;
+const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A JWT segment as a JSON object, or a TokenError: never any other error, whatever the input. */
+function jsonObjectOf(segment: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(Buffer.from(segment, 'base64url')));
+  } catch {
+    throw new TokenError(`token ${what} is not base64url JSON`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TokenError(`token ${what} is not a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
 const b64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
 
 export class JwtIssuer {
@@ -61,26 +80,34 @@ export class JwtIssuer {
     return `${input}.${b64url(sign('sha256', Buffer.from(input), this.privateKey))}`;
   }
 
-  /** Verifies signature, algorithm, issuer and expiry; returns the claims. */
+  /**
+   * Verifies signature, algorithm, issuer and expiry; returns the claims. Any token that is not
+   * one of ours (not three base64url segments, not JSON objects, too long, not ASCII) is a
+   * TokenError, so that the gateway answers 401 and never 500.
+   */
   verify(token: string): Claims {
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) {
+      throw new TokenError('token is too long');
+    }
     const parts = token.split('.');
     if (parts.length !== 3) throw new TokenError('token is not a JWT');
     const [h, p, s] = parts as [string, string, string];
-    let header: { alg?: string };
-    let claims: Claims;
-    try {
-      header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
-      claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
-    } catch {
-      throw new TokenError('token is not valid JSON');
+    if (![h, p, s].every((segment) => BASE64URL_SEGMENT.test(segment))) {
+      throw new TokenError('token segments are not base64url');
     }
+    const header = jsonObjectOf(h, 'header');
+    const claims = jsonObjectOf(p, 'payload');
     if (header.alg !== 'RS256') throw new TokenError(`unsupported alg ${String(header.alg)}`);
-    if (!verify('sha256', Buffer.from(`${h}.${p}`), this.publicKey, Buffer.from(s, 'base64url'))) {
-      throw new TokenError('bad signature');
+    let valid: boolean;
+    try {
+      valid = verify('sha256', Buffer.from(`${h}.${p}`), this.publicKey, Buffer.from(s, 'base64url'));
+    } catch {
+      valid = false;
     }
+    if (!valid) throw new TokenError('bad signature');
     if (claims.iss !== LOCAL_ISSUER) throw new TokenError(`unknown issuer ${String(claims.iss)}`);
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 < Date.now())
+    if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp) || claims.exp * 1000 < Date.now())
       throw new TokenError('token expired');
-    return claims;
+    return claims as Claims;
   }
 }

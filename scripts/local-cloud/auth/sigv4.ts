@@ -34,15 +34,15 @@ export function verifySigV4(
   const authorization = header(request.headers, 'authorization');
   if (!authorization?.startsWith('AWS4-HMAC-SHA256 '))
     return { ok: false, reason: 'missing SigV4 Authorization' };
-  const fields = Object.fromEntries(
-    authorization
-      .slice('AWS4-HMAC-SHA256 '.length)
-      .split(',')
-      .map((kv) => kv.trim().split('=') as [string, string]),
-  );
-  const credential = fields.Credential?.split('/');
-  const signedHeaders = fields.SignedHeaders?.split(';');
-  const signature = fields.Signature;
+  // A Map: a field named `constructor` or `__proto__` is just an unknown field.
+  const fields = new Map<string, string>();
+  for (const kv of authorization.slice('AWS4-HMAC-SHA256 '.length).split(',')) {
+    const eq = kv.indexOf('=');
+    if (eq > 0) fields.set(kv.slice(0, eq).trim(), kv.slice(eq + 1).trim());
+  }
+  const credential = fields.get('Credential')?.split('/');
+  const signedHeaders = fields.get('SignedHeaders')?.split(';');
+  const signature = fields.get('Signature');
   if (credential?.length !== 5 || !signedHeaders || !signature) {
     return { ok: false, reason: 'malformed Authorization header' };
   }
@@ -56,10 +56,15 @@ export function verifySigV4(
   if (!Number.isFinite(signedAt) || Math.abs(now - signedAt) > MAX_SKEW_MS) {
     return { ok: false, reason: 'signature expired (clock skew over 5 minutes)' };
   }
-  const canonicalPath = request.path
-    .split('/')
-    .map((seg) => encode(encode(decodeURIComponent(seg))))
-    .join('/');
+  let canonicalPath: string;
+  try {
+    canonicalPath = request.path
+      .split('/')
+      .map((seg) => encode(encode(decodeURIComponent(seg))))
+      .join('/');
+  } catch {
+    return { ok: false, reason: 'the path is not well-formed percent-encoded UTF-8' };
+  }
   const canonicalQuery = [...request.query.entries()]
     .map(([k, v]) => [encode(k), encode(v)] as const)
     .sort(([a, av], [b, bv]) => (a < b ? -1 : a > b ? 1 : av < bv ? -1 : av > bv ? 1 : 0))
