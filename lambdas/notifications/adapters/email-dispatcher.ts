@@ -1,29 +1,33 @@
 /**
- * The e-mail queue of a container: the Redis priority queue `notifications:emails`, the provider
- * (SES, or the recording test provider) behind its circuit breaker, and the "at most once" marker
- * in the operational-state table. Created once per container and shared by the notification
- * consumer (enqueue, then drain) and the scheduled dispatcher (drain).
+ * The e-mail outbox of a container (`application/email-outbox-service.ts`; the design is in
+ * `domain/email-outbox.ts`) over its real parts: the durable markers in the operational-state
+ * table, the Redis priority queue `notifications:emails` that schedules them, and the provider
+ * (SES, or the recording test provider) behind its circuit breaker. Created once per container and
+ * shared by the notification consumer (request, then drain) and the scheduled dispatcher (sweep,
+ * then drain).
  *
  * Environment: `OPERATIONAL_STATE_TABLE_NAME`, `EMAIL_PROVIDER` (`ses` | `test`), `EMAIL_FROM`,
  * `EMAIL_TEMPLATE_PREFIX`, `EMAIL_CONFIGURATION_SET`, `BREAKER_*`, `EMAIL_QUEUE_NAME`,
- * `EMAIL_QUEUE_VISIBILITY_SECONDS`, `EMAIL_QUEUE_MAX_ATTEMPTS`, and the Redis endpoint (`REDIS_*`).
+ * `EMAIL_QUEUE_VISIBILITY_SECONDS`, `EMAIL_QUEUE_MAX_ATTEMPTS`, `EMAIL_CLAIM_STALE_SECONDS` (when a
+ * sender's claim counts as dead: longer than any function lives; default 120),
+ * `EMAIL_PENDING_INDEX_NAME` (the sparse index of owed e-mails; without it the sweep scans),
+ * `EMAIL_SWEEP_AFTER_SECONDS` (how long an e-mail is owed before the sweep queues it again;
+ * default 30), and the Redis endpoint (`REDIS_*`).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { SESClient } from '@aws-sdk/client-ses';
-import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '../../commons/clients/dynamodb.js';
 import { requiredEnv } from '../../commons/env.js';
 import { logger, metrics, tracer } from '../../commons/powertools.js';
 import { redisFromEnv } from '../../commons/redis/connection.js';
 import { RedisPriorityQueue } from '../../commons/redis/priority-queue.js';
 import { CircuitBreaker } from '../../commons/resilience/circuit-breaker.js';
-import {
-  DynamoDbCircuitStateStore,
-  OPERATIONAL_STATE_KEY,
-} from '../../commons/resilience/dynamodb-circuit-state-store.js';
-import { type DrainOptions, type DrainReport, drainQueue, type EmailTask } from '../domain/email-dispatch.js';
-import { type EmailProvider, LoggingEmailProvider } from '../domain/emails.js';
+import { DynamoDbCircuitStateStore } from '../../commons/resilience/dynamodb-circuit-state-store.js';
+import { EmailOutbox, type RequestOutcome } from '../application/email-outbox-service.js';
+import type { DrainOptions, DrainReport, EmailTask } from '../domain/email-dispatch.js';
+import type { EmailProvider } from '../domain/emails.js';
+import { DynamoDbEmailMarkerStore } from './email-marker-store.js';
+import { RecordingEmailProvider } from './recording-email-provider.js';
 import { SesEmailProvider } from './ses-email-provider.js';
 
 const db = documentClient();
@@ -36,13 +40,17 @@ const provider: EmailProvider =
         templatePrefix: requiredEnv('EMAIL_TEMPLATE_PREFIX'),
         configurationSet: process.env.EMAIL_CONFIGURATION_SET || undefined,
       })
-    : new LoggingEmailProvider();
+    : new RecordingEmailProvider(db, stateTable);
 const breaker = new CircuitBreaker({
   name: 'email-provider',
   store: new DynamoDbCircuitStateStore(db, stateTable),
   failureThreshold: Number(process.env.BREAKER_FAILURE_THRESHOLD ?? 5),
   openMs: Number(process.env.BREAKER_OPEN_SECONDS ?? 30) * 1000,
 });
+const seconds = (value: string | undefined, fallback: number): number => {
+  const n = Number(value);
+  return (Number.isFinite(n) && n > 0 ? n : fallback) * 1000;
+};
 
 let queue: Promise<RedisPriorityQueue<EmailTask>> | undefined;
 
@@ -62,56 +70,34 @@ export function emailQueue(): Promise<RedisPriorityQueue<EmailTask>> {
   return queue;
 }
 
-/**
- * Sends one queued e-mail at most once: a conditional `sending` marker is written first (a marker
- * already there means another delivery sent it, or is sending it), completed to `sent` after the
- * provider accepted it, and removed when the provider failed so that the retry may send it.
- */
-export async function sendOnce(task: EmailTask): Promise<void> {
-  const key = { [OPERATIONAL_STATE_KEY]: task.key };
-  const { email } = task;
-  try {
-    await db.send(
-      new PutCommand({
-        TableName: stateTable,
-        Item: { ...key, status: 'sending', to: email.to, subject: email.subject, eventId: task.eventId },
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': OPERATIONAL_STATE_KEY },
-      }),
-    );
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) {
-      logger.info('E-mail already sent for this event type', { key: task.key });
-      return;
-    }
-    throw error;
-  }
-  try {
-    const { messageId } = await breaker.call(() => provider.send(email));
-    await db.send(
-      new UpdateCommand({
-        TableName: stateTable,
-        Key: key,
-        UpdateExpression: 'SET #status = :sent, messageId = :id, sentAt = :at, provider = :provider',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: {
-          ':sent': 'sent',
-          ':id': messageId,
-          ':at': new Date().toISOString(),
-          ':provider': providerName,
-        },
-      }),
-    );
-    logger.info('E-mail sent', { type: email.template, messageId, correlationId: task.correlationId });
-  } catch (error) {
-    await db.send(new DeleteCommand({ TableName: stateTable, Key: key }));
-    throw error;
-  }
+const outbox = new EmailOutbox({
+  markers: new DynamoDbEmailMarkerStore(db, stateTable, {
+    pendingIndexName: process.env.EMAIL_PENDING_INDEX_NAME || undefined,
+  }),
+  queue: emailQueue,
+  send: (email) => breaker.call(() => provider.send(email)),
+  staleAfterMs: seconds(process.env.EMAIL_CLAIM_STALE_SECONDS, 120),
+  sweepAfterMs: seconds(process.env.EMAIL_SWEEP_AFTER_SECONDS, 30),
+  log: {
+    info: (message, extra) => logger.info(message, extra ?? {}),
+    warn: (message, extra) => logger.warn(message, extra ?? {}),
+    error: (message, extra) => logger.error(message, extra ?? {}),
+  },
+});
+
+/** Records the e-mail as owed (durably), then queues it. */
+export const requestEmail = (task: EmailTask): Promise<RequestOutcome> => outbox.request(task);
+
+/** Queues again the e-mails owed that the queue lost or whose sender died. */
+export async function sweepEmails(): Promise<number> {
+  const swept = await outbox.sweep();
+  metrics.addMetric('EmailsSwept', MetricUnit.Count, swept);
+  return swept;
 }
 
-/** Drains the queue with `sendOnce`, logging what was done (never throws for one task's failure). */
-export async function drainEmails(options: DrainOptions): Promise<DrainReport> {
-  const report = await drainQueue(await emailQueue(), (task) => sendOnce(task), options);
+/** Drains the queue once per e-mail, logging what was done (never throws for one task's failure). */
+export async function drainEmails(options: Omit<DrainOptions<EmailTask>, 'onGiveUp'>): Promise<DrainReport> {
+  const report = await outbox.drain(options);
   if (report.order.length > 0 || report.stoppedBy !== 'empty') {
     logger.info('E-mail queue drained', {
       sent: report.sent,

@@ -11,9 +11,11 @@
  * died (their lease expires and the queue delivers them again).
  *
  * Failure policy, per task: an error with `retryAfterMs` (an open circuit) puts the task back after
- * that delay and ends the drain (the other tasks would meet the same open circuit); any other error
- * puts it back after a backoff; on its last attempt (`maxAttempts`) it is dead-lettered with the
- * error as its reason. Pure: the queue is an interface (the Redis queue implements it).
+ * that delay and ends the drain (the other tasks would meet the same open circuit); an error with
+ * `deferMs` (another sender is on this very e-mail) puts it back after that delay and the drain
+ * goes on; any other error puts it back after a backoff; on its last attempt (`maxAttempts`) it is
+ * dead-lettered with the error as its reason, and `onGiveUp` is told (the durable marker records
+ * it, see `email-outbox.ts`). Pure: the queue is an interface (the Redis queue implements it).
  */
 import { type Email, NOTIFYING_EVENTS, type NotifyingEvent } from './emails.js';
 
@@ -22,9 +24,9 @@ export const EMAIL_PRIORITY = { transactional: 10, bulk: 1 } as const;
 
 export const priorityOf = (type: NotifyingEvent): number => EMAIL_PRIORITY[NOTIFYING_EVENTS[type]];
 
-/** What the queue carries: a rendered e-mail and the key that makes it "at most once". */
+/** What the queue carries: a rendered e-mail and the key that makes it "exactly once". */
 export interface EmailTask {
-  /** `email#<subject>#<event type>`: the dedupe key, and the task id in the queue. */
+  /** `email#<subject>#<event type>`: the dedupe key, the marker's key and the task id in the queue. */
   readonly key: string;
   readonly eventId: string;
   readonly correlationId?: string;
@@ -54,7 +56,7 @@ export interface TaskQueue<T> {
   ): Promise<string>;
 }
 
-export interface DrainOptions {
+export interface DrainOptions<T = unknown> {
   readonly consumerId: string;
   /** Asked before each round: false ends the drain (the invocation's time is running out). */
   readonly shouldContinue: () => boolean;
@@ -64,6 +66,8 @@ export interface DrainOptions {
   readonly maxRounds?: number;
   /** Backoff before the next attempt of a failed task. @default 1 s × 2^(attempt-1), at most 60 s */
   readonly backoffMs?: (attempt: number) => number;
+  /** Told about a task dead-lettered after its last attempt (after the queue took it). */
+  readonly onGiveUp?: (task: T, delivery: TaskDelivery<T>, reason: string) => Promise<void>;
 }
 
 export interface DrainReport {
@@ -81,6 +85,11 @@ const retryAfterOf = (error: unknown): number | undefined => {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 };
 
+const deferOf = (error: unknown): number | undefined => {
+  const value = (error as { deferMs?: unknown } | null)?.deferMs;
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+};
+
 const describe = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
@@ -94,7 +103,7 @@ export const defaultBackoffMs = (attempt: number): number => Math.min(60_000, 10
 export async function drainQueue<T>(
   queue: TaskQueue<T>,
   send: (task: T, delivery: TaskDelivery<T>) => Promise<void>,
-  options: DrainOptions,
+  options: DrainOptions<T>,
 ): Promise<DrainReport> {
   const concurrency = options.concurrency ?? 10;
   const maxRounds = options.maxRounds ?? 100;
@@ -126,15 +135,16 @@ export async function drainQueue<T>(
           const retryAfterMs = retryAfterOf(error);
           if (retryAfterMs !== undefined) circuitOpen = true;
           if (delivery.attempts >= queue.maxAttempts) {
-            await queue.nack(delivery, {
-              requeue: false,
-              reason: `gave up after ${delivery.attempts} attempts: ${describe(error)}`,
-            });
+            const reason = `gave up after ${delivery.attempts} attempts: ${describe(error)}`;
+            const outcome = await queue.nack(delivery, { requeue: false, reason });
+            if (outcome === 'dead-lettered') {
+              await options.onGiveUp?.(delivery.task, delivery, reason);
+            }
             deadLettered++;
           } else {
             await queue.nack(delivery, {
               requeue: true,
-              delayMs: retryAfterMs ?? backoff(delivery.attempts),
+              delayMs: retryAfterMs ?? deferOf(error) ?? backoff(delivery.attempts),
             });
             retried++;
           }

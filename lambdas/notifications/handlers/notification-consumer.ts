@@ -1,12 +1,15 @@
 /**
  * Notification service: one e-mail per notifying event (welcome, order received, payment, shipped,
- * failed, cancelled), at most once per (subject, event type) even under redelivery.
+ * failed, cancelled), exactly one per (subject, event type) under redelivery: none missing, none
+ * twice (see `domain/email-outbox.ts` for the design and its one remaining window).
  *
- * Each event is rendered for its recipient (from the read models) and put on the Redis priority
- * queue, transactional e-mails above bulk ones, with its dedupe key as the task id. After the
- * batch, the invocation sends what is queued, highest priority first, while it has time; the
- * scheduled dispatcher (`email-dispatcher.ts`) sends what is left and what a dead dispatcher held.
- * The send itself (marker, provider, circuit breaker) is in `adapters/email-dispatcher.ts`.
+ * Each event is rendered for its recipient (from the read models), recorded as owed in its durable
+ * marker (before the event is acknowledged: what Redis loses is not lost), then put on the Redis
+ * priority queue, transactional e-mails above bulk ones, with its dedupe key as the task id. An
+ * event whose e-mail was sent already is logged as `Event ignored`. After the batch, the
+ * invocation sends what is queued, highest priority first, while it has time; the scheduled
+ * dispatcher (`email-dispatcher.ts`) sweeps the owed e-mails Redis lost and sends what is left.
+ * The send itself (claim, provider, circuit breaker, record) is in `adapters/email-dispatcher.ts`.
  */
 
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -18,7 +21,7 @@ import { RetryLaterError, sqsEventConsumer } from '../../commons/messaging/sqs-e
 import { logger, metrics } from '../../commons/powertools.js';
 import { CUSTOMERS_VIEW_KEY } from '../../customers/read-model/table-schema.js';
 import { ORDERS_VIEW_KEY } from '../../orders/read-model/table-schema.js';
-import { drainEmails, emailQueue } from '../adapters/email-dispatcher.js';
+import { drainEmails, requestEmail } from '../adapters/email-dispatcher.js';
 import { emailKey, priorityOf } from '../domain/email-dispatch.js';
 import { isNotifying, renderEmail, subjectIdOf } from '../domain/emails.js';
 
@@ -60,13 +63,13 @@ const enqueue = sqsEventConsumer(async (event) => {
   const email = renderEmail(event, to);
   if (!email) return;
   const key = emailKey(subjectIdOf(event), type);
-  const queue = await emailQueue();
-  await queue.enqueue(
-    { key, eventId: event.eventId, correlationId: event.correlationId, email },
-    priorityOf(type),
-    { id: key },
-  );
-  logger.info('E-mail queued', { key, priority: priorityOf(type) });
+  const outcome = await requestEmail({
+    key,
+    eventId: event.eventId,
+    correlationId: event.correlationId,
+    email,
+  });
+  logger.info('E-mail requested', { key, priority: priorityOf(type), outcome });
 });
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
