@@ -43,7 +43,14 @@ const STATUS: Record<string, string> = {
 };
 
 /** Three orders (shipped, declined, cancelled after reservation) and one customer, all consistent. */
-function cleanRun(): LedgerInput & { orders: ClientOrder[]; events: StoredEvent[] } {
+/** A ledger input whose lists a test may replace or extend. */
+type Mutable = {
+  -readonly [K in keyof LedgerInput]: NonNullable<LedgerInput[K]> extends readonly (infer T)[]
+    ? T[]
+    : LedgerInput[K];
+};
+
+function cleanRun(): Mutable {
   const flows: [string, string, string[], Partial<ClientOrder>][] = [
     [
       'o1',
