@@ -722,6 +722,40 @@ async function checkAws(c: Config): Promise<string> {
   throw new Error(`${base} is neither moto nor LocalStack (GET /moto-api/ answered HTTP ${moto.status})`);
 }
 
+/**
+ * moto's server with its DynamoDB requests handled one at a time. moto serves each request on its
+ * own thread and its DynamoDB backend takes no lock, so concurrent conditional writes all pass their
+ * condition (of 8 concurrent `attribute_not_exists` puts on one key, several succeed) and
+ * concurrent updates of one item lose updates: an idempotency claim, an event-store append at a
+ * version or a conditional stock decrement are then not what DynamoDB guarantees, and tests and
+ * `npm run chaos` would report the emulator's races as the platform's duplicates. Serializing
+ * DynamoDB (and only DynamoDB: SQS long polls must not wait on each other) gives the per-item
+ * linearizability the real service has. The file name keeps `moto_server` in the command line
+ * (the engine's marker).
+ */
+const MOTO_LAUNCHER = `# Written by scripts/lib/engines.ts: moto_server with DynamoDB requests serialized.
+import sys
+import threading
+
+import moto.server as server
+
+_lock = threading.Lock()
+_Dispatcher = server.DomainDispatcherApplication
+
+
+class SerializedDynamoDb(_Dispatcher):
+    def __call__(self, environ, start_response):
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            with _lock:
+                return list(super().__call__(environ, start_response))
+        return super().__call__(environ, start_response)
+
+
+server.DomainDispatcherApplication = SerializedDynamoDb
+server.main(sys.argv[1:])
+`;
+const motoLauncher = () => join(stateDir('moto'), 'moto_server_serialized.py');
+
 const moto: Engine = {
   name: 'moto',
   title: 'moto (AWS APIs)',
@@ -734,10 +768,13 @@ const moto: Engine = {
   ports: (c) => [c.ports.moto],
   check: checkAws,
   requirements: () => [],
-  async prepare() {},
+  async prepare() {
+    mkdirSync(stateDir('moto'), { recursive: true });
+    writeFileSync(motoLauncher(), MOTO_LAUNCHER);
+  },
   launch: (c) => ({
-    command: venvBin('moto_server'),
-    args: ['-H', '127.0.0.1', '-p', String(c.ports.moto)],
+    command: venvBin('python3'),
+    args: [motoLauncher(), '-H', '127.0.0.1', '-p', String(c.ports.moto)],
   }),
 };
 
