@@ -15,6 +15,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { documentClient } from '../../commons/clients/dynamodb.js';
+import { DomainError } from '../../commons/domain/decider.js';
 import { requiredEnv } from '../../commons/env.js';
 import type { EventEnvelope } from '../../commons/event-store/envelope.js';
 import { RetryLaterError, sqsEventConsumer } from '../../commons/messaging/sqs-event-consumer.js';
@@ -24,6 +25,7 @@ import { ORDERS_VIEW_KEY } from '../../orders/read-model/table-schema.js';
 import { drainEmails, requestEmail } from '../adapters/email-dispatcher.js';
 import { emailKey, priorityOf } from '../domain/email-dispatch.js';
 import { isNotifying, renderEmail, subjectIdOf } from '../domain/emails.js';
+import { decideOrderNotification } from '../domain/notification-guard.js';
 
 const db = documentClient();
 const customersTable = requiredEnv('CUSTOMERS_VIEW_TABLE_NAME');
@@ -31,21 +33,43 @@ const ordersTable = requiredEnv('ORDERS_VIEW_TABLE_NAME');
 /** Time kept back for the end of the invocation when draining after a batch. */
 const DRAIN_MARGIN_MS = 5_000;
 
+/**
+ * The recipient, from the read models (never from the message: a forged event cannot redirect an
+ * e-mail). An order event must be folded into the orders read model already and agree with the
+ * order's status (`decideOrderNotification`); the read models lag events a little, so an event
+ * they do not show yet is asked again shortly (and dead-lettered with the reason if it never shows).
+ */
 async function recipientOf(event: EventEnvelope): Promise<string | undefined> {
-  const data = event.data as Record<string, unknown>;
-  if (event.type === 'CustomerRegistered') return String(data.email);
-  let customerId = typeof data.customerId === 'string' ? data.customerId : undefined;
-  if (!customerId) {
+  let customerId = event.aggregateId;
+  if (event.type !== 'CustomerRegistered') {
     const { Item } = await db.send(
-      new GetCommand({ TableName: ordersTable, Key: { [ORDERS_VIEW_KEY]: event.aggregateId } }),
+      new GetCommand({
+        TableName: ordersTable,
+        Key: { [ORDERS_VIEW_KEY]: event.aggregateId },
+        ConsistentRead: true,
+      }),
     );
-    // The read model lags the event a little: ask again shortly.
-    if (!Item) throw new RetryLaterError(2, `order ${event.aggregateId} not in the read model yet`);
-    customerId = String(Item.customerId);
+    const decision = decideOrderNotification(
+      Item && {
+        customerId: String(Item.customerId),
+        status: String(Item.status),
+        version: Number(Item.version),
+      },
+      event,
+    );
+    if (decision.kind === 'wait') throw new RetryLaterError(2, decision.reason);
+    customerId = decision.customerId;
   }
   const { Item } = await db.send(
-    new GetCommand({ TableName: customersTable, Key: { [CUSTOMERS_VIEW_KEY]: customerId } }),
+    new GetCommand({
+      TableName: customersTable,
+      Key: { [CUSTOMERS_VIEW_KEY]: customerId },
+      ConsistentRead: true,
+    }),
   );
+  if (!Item && event.type === 'CustomerRegistered') {
+    throw new RetryLaterError(2, `customer ${customerId} not in the read model yet`);
+  }
   return typeof Item?.email === 'string' ? Item.email : undefined;
 }
 
@@ -55,7 +79,18 @@ const enqueue = sqsEventConsumer(async (event) => {
     logger.warn('Event not for this service (check the subscription filter)', { type });
     return;
   }
-  const to = await recipientOf(event);
+  let to: string | undefined;
+  try {
+    to = await recipientOf(event);
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    logger.info('Event ignored: no state change', {
+      aggregateId: event.aggregateId,
+      code: error.code,
+      reason: error.message,
+    });
+    return;
+  }
   if (!to) {
     logger.info('No recipient: the customer is not registered', { aggregateId: event.aggregateId });
     return;
