@@ -95,6 +95,37 @@ export const placeOrderBodySchema = z.strictObject(
 );
 export type PlaceOrderBody = z.infer<typeof placeOrderBodySchema>;
 
+/**
+ * Whether a placed order is what `body` asks for: the same customer, currency, payment token and
+ * items in the same order. A retry with an `Idempotency-Key` that finds its order placed answers
+ * it again only then.
+ */
+export function isSamePlacement(
+  placed: {
+    readonly customerId: string | null;
+    readonly currency: string | null;
+    readonly paymentToken: string | null;
+    readonly items: readonly OrderItem[];
+  },
+  body: PlaceOrderBody,
+): boolean {
+  return (
+    placed.customerId === body.customerId &&
+    placed.currency === body.currency &&
+    (placed.paymentToken ?? undefined) === body.paymentToken &&
+    placed.items.length === body.items.length &&
+    placed.items.every((item, i) => {
+      const asked = body.items[i];
+      return (
+        asked !== undefined &&
+        item.sku === asked.sku &&
+        item.quantity === asked.quantity &&
+        item.unitPrice === asked.unitPrice
+      );
+    })
+  );
+}
+
 // ---- Command data -------------------------------------------------------------------------------
 
 export const placeOrderCommandSchema = placeOrderBodySchema.extend({ orderId: idSchema('orderId') });

@@ -3,7 +3,7 @@
  * by the local cloud against the local engines. Requests carry a JWT from the local issuer, as
  * they would carry a Cognito ID token in AWS; reads go through the projector and read models.
  */
-import { DeleteItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCloud } from '../../../scripts/local-cloud/runtime.js';
@@ -285,5 +285,217 @@ describe('the order and customer HTTP API on the local cloud', () => {
     );
     const placed = await call('POST', '/orders', order(`after-poison-${run}`));
     await read(`/orders/${placed.body.orderId}`, (r) => r.status === 200);
+  });
+
+  // ---- Hostile requests (issue 14): every refusal a 4xx in the platform's error shape ----------
+
+  /** A 4xx with `{message, errors}` (and at most `code`), never a 5xx. */
+  const expectRefusal = (reply: Reply, status: number) => {
+    expect(reply.status).toBe(status);
+    expect(reply.body).toEqual({
+      message: expect.any(String),
+      errors: expect.any(Array),
+      ...(reply.body.code === undefined ? {} : { code: expect.any(String) }),
+    });
+  };
+  const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
+
+  it('treats headers and query parameters named like Object.prototype members as ordinary names', async () => {
+    const names = PROTOTYPE_NAMES.map((n) => `${n}=1`).join('&');
+    const headers = Object.fromEntries(PROTOTYPE_NAMES.map((n) => [n, 'x']));
+    const routes: [string, string, unknown?][] = [
+      ['GET', `/orders/no-such-${run}?${names}`],
+      ['GET', `/customers/proto-${run}/orders?${names}`],
+      ['GET', `/customers?emailDomain=example.com&${names}`],
+      ['GET', `/customers/no-such-${run}?${names}`],
+      ['POST', `/orders?${names}`, order(`proto-${run}`)],
+      ['PUT', `/inventory/PROTO-${run}?${names}`, { available: 1 }],
+    ];
+    for (const [method, path, body] of routes) {
+      const reply = await call(method, path, body, headers);
+      expect(reply.status, `${method} ${path}`).toBeLessThan(500);
+    }
+    // An unknown query parameter named constructor is ignored, a known one still checked.
+    expect((await call('GET', `/customers/proto-${run}/orders?constructor=1&limit=0`)).status).toBe(400);
+  });
+
+  it('answers a path or query with malformed percent-encoding with 400, on every kind of route', async () => {
+    for (const bad of ['%', '%ZZ', '%E0%A4%A', '%FF%FE', '%C0%AF', '%ED%A0%80']) {
+      for (const [method, path] of [
+        ['GET', `/orders/${bad}`],
+        ['POST', `/orders/${bad}/cancel`],
+        ['GET', `/customers/${bad}/orders`],
+        ['PUT', `/inventory/${bad}`],
+        ['GET', `/analytics/users/${bad}`],
+        ['GET', `/customers?emailDomain=${bad}`],
+      ] as const) {
+        const reply = await call(method, path, method === 'GET' ? undefined : {});
+        expectRefusal(reply, 400);
+      }
+    }
+    // %00 and control characters decode fine and are the handler's to refuse.
+    const nul = await call('GET', '/orders/a%00b');
+    expectRefusal(nul, 400);
+    expect(pathsOf(nul)).toEqual(['path.orderId']);
+  });
+
+  it('refuses a lone or reversed surrogate in any body field with 400 at its path', async () => {
+    for (const bad of ['\ud800', '\udc00\ud800', 'ok\udbff']) {
+      const cases: [string, string, unknown, string][] = [
+        ['POST', '/orders', { ...order('c'), customerId: bad }, 'customerId'],
+        ['POST', '/orders', { ...order('c'), paymentToken: bad }, 'paymentToken'],
+        [
+          'POST',
+          '/orders',
+          { ...order('c'), items: [{ sku: bad, quantity: 1, unitPrice: 1 }] },
+          'items.0.sku',
+        ],
+        ['POST', '/customers', { email: `a${bad}@example.com`, name: 'A' }, 'email'],
+        ['POST', '/customers', { email: 'a@example.com', name: bad }, 'name'],
+        ['PUT', `/customers/c-${run}/email`, { email: bad }, 'email'],
+        ['POST', `/orders/o-${run}/cancel`, { reason: bad }, 'reason'],
+        ['POST', '/orders', { ...order('c'), [bad]: 1 }, '\\ud800'],
+      ];
+      for (const [method, path, body, field] of cases) {
+        if (field === '\\ud800' && bad !== '\ud800') continue;
+        // JSON.stringify escapes the surrogate: the request is valid JSON text in ASCII.
+        const reply = await call(method, path, body);
+        expectRefusal(reply, 400);
+        expect(pathsOf(reply), `${method} ${path} ${field}`).toEqual([field]);
+      }
+    }
+    // Analytics: the event with the bad string is rejected on its own, the good one accepted.
+    const now = new Date().toISOString();
+    const good = { type: 'page_view', userId: `u-${run}`, occurredAt: now, page: '/', schemaVersion: 1 };
+    const batch = await call('POST', '/events', { events: [{ ...good, userId: '\ud800' }, good] });
+    expect(batch.status).toBeLessThan(500);
+    if (batch.status === 207) {
+      expect(batch.body.rejected).toEqual([
+        { index: 0, errors: [{ path: 'userId', message: expect.any(String) }] },
+      ]);
+    }
+  });
+
+  it('refuses bodies nested too deeply, and JSON that is not an object, with 400', async () => {
+    const deep = `{"customerId":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    expectRefusal(await call('POST', '/orders', deep), 400);
+    for (const body of ['"text"', '42', 'null', '[]']) {
+      expectRefusal(await call('POST', '/orders', body), 400);
+    }
+    const huge = await call('PUT', `/inventory/NUM-${run}`, '{"available":1e400}');
+    expectRefusal(huge, 400);
+    expect(pathsOf(huge)).toEqual(['available']);
+  });
+
+  it('refuses a forged or malformed nextToken with 400 at query.nextToken', async () => {
+    const forge = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const customerId = `cursor-${run}`;
+    for (const token of [
+      '%25',
+      'not-a-cursor',
+      forge({ orderId: 1, customerId, placedAt: 'p' }),
+      forge({ orderId: '', customerId, placedAt: 'p' }),
+      forge({ orderId: '\ud800', customerId, placedAt: 'p' }),
+      forge({ orderId: 'x'.repeat(1500), customerId, placedAt: 'p' }),
+      forge({ orderId: { S: 'o' }, customerId, placedAt: 'p' }),
+      forge([1, 2, 3]),
+      'A'.repeat(3000),
+    ]) {
+      const reply = await call(
+        'GET',
+        `/customers/${customerId}/orders?nextToken=${encodeURIComponent(token)}`,
+      );
+      expectRefusal(reply, 400);
+      expect(pathsOf(reply)).toEqual(['query.nextToken']);
+      const customers = await call(
+        'GET',
+        `/customers?emailDomain=example.com&nextToken=${encodeURIComponent(token)}`,
+      );
+      expectRefusal(customers, 400);
+    }
+  });
+
+  it('answers 401 to malformed Authorization values', async () => {
+    for (const authorization of [
+      'Bearer',
+      'Bearer a.b',
+      'Bearer a.b.c',
+      `Bearer ${Buffer.from('null').toString('base64url')}.e30.c2ln`,
+      `Bearer eyJhbGciOiJSUzI1NiJ9.${Buffer.from('[1]').toString('base64url')}.c2ln`,
+      'Bearer \u00e9\u00e8.x.y',
+      `Bearer ${'a'.repeat(9000)}.b.c`,
+      'Basic Zm9vOmJhcg==',
+    ]) {
+      const response = await fetch(`${cloud.url}/orders/x`, { headers: { authorization } });
+      expect(response.status, authorization.slice(0, 40)).toBe(401);
+      expect(await response.json()).toEqual({ message: 'Unauthorized', errors: [] });
+    }
+  });
+
+  it('refuses an odd Idempotency-Key with 400 at header.Idempotency-Key, and never echoes an odd X-Correlation-Id', async () => {
+    for (const key of ['a b', 'x'.repeat(300), '\u00e9t\u00e9', ' ']) {
+      const reply = await call('POST', '/orders', order(`odd-key-${run}`), { 'Idempotency-Key': key });
+      expectRefusal(reply, 400);
+      expect(new Set(pathsOf(reply))).toEqual(new Set(['header.Idempotency-Key']));
+    }
+    for (const id of ['a b', '\u00e9', 'x'.repeat(500), '<script>', 'a\tb']) {
+      const reply = await call('GET', `/orders/no-such-${run}`, undefined, { 'X-Correlation-Id': id });
+      expect(reply.status).toBe(404);
+      expect(reply.headers.get('x-correlation-id')).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
+      expect(reply.headers.get('x-correlation-id')).not.toBe(id);
+    }
+  });
+
+  it('places one order per Idempotency-Key even when its idempotency record was left INPROGRESS or is gone', async () => {
+    const table = cloud.resources
+      .ofType('AWS::DynamoDB::Table')
+      .find((t) => t.logicalId.startsWith('IdempotencyTable'));
+    expect(table).toBeTruthy();
+    const key = `robust-${run}`;
+    const body = order(`robust-${run}`);
+    const first = await call('POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(first.status).toBe(202);
+    const orderId = String(first.body.orderId);
+    /** The Powertools record(s) whose stored response names this order. */
+    const records = async () =>
+      ((await cloud.clients.dynamodb.send(new ScanCommand({ TableName: table?.ref }))).Items ?? []).filter(
+        // The stored response (a map or a string, by version) names the order.
+        (item) => JSON.stringify(item.data ?? {}).includes(orderId),
+      );
+    const [record] = await records();
+    expect(record?.id?.S).toBeTruthy();
+    const id = { id: { S: String(record?.id?.S) } };
+
+    // GIVEN the record says INPROGRESS and its attempt is long dead (the API was killed mid-request)
+    await cloud.clients.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: table?.ref,
+        Key: id,
+        UpdateExpression: 'SET #s = :s, in_progress_expiration = :past REMOVE #d',
+        ExpressionAttributeNames: { '#s': 'status', '#d': 'data' },
+        ExpressionAttributeValues: { ':s': { S: 'INPROGRESS' }, ':past': { N: String(Date.now() - 60_000) } },
+      }),
+    );
+    const afterCrash = await call('POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(afterCrash.status).toBe(202);
+    expect(afterCrash.body).toEqual({ orderId, status: 'PENDING' });
+
+    // GIVEN the record is gone (the first attempt failed after appending, or the record expired)
+    await cloud.clients.dynamodb.send(new DeleteItemCommand({ TableName: table?.ref, Key: id }));
+    const afterExpiry = await call('POST', '/orders', body, { 'Idempotency-Key': key });
+    expect(afterExpiry.status).toBe(202);
+    expect(afterExpiry.body).toEqual({ orderId, status: 'PENDING' });
+    // ...and another body under the key is still the 422 of a reused key
+    await cloud.clients.dynamodb.send(new DeleteItemCommand({ TableName: table?.ref, Key: id }));
+    const reused = await call('POST', '/orders', order(`other-${run}`), { 'Idempotency-Key': key });
+    expectRefusal(reused, 422);
+    expect(reused.body.code).toBe('IDEMPOTENCY_KEY_REUSED');
+
+    // THEN exactly one order exists for the customer
+    const list = await read(`/customers/robust-${run}/orders`, (r) => (r.body.items as unknown[]).length > 0);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const again = await call('GET', `/customers/robust-${run}/orders`);
+    expect(list.body.items).toHaveLength(1);
+    expect(again.body.items).toHaveLength(1);
   });
 });
