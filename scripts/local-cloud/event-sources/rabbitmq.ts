@@ -16,6 +16,36 @@ export interface RabbitMappingConfig {
   readonly maxBatchingWindowSeconds?: number;
 }
 
+/** Lambda's limit on an invocation's payload: a batch stops before it (a lone larger message goes alone). */
+export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
+
+/** Deeper header tables than this are cut (amqplib decodes any depth the broker allows). */
+const MAX_HEADER_DEPTH = 32;
+
+/**
+ * A header value as JSON can carry it, whatever its AMQP type: byte arrays as `{bytes}` (the form
+ * Lambda uses for binary-looking values), 64-bit integers beyond 2^53 and non-finite floats as
+ * strings, decimals as amqplib decodes them (`{'!': 'decimal', value}`), tables and arrays walked.
+ * So the invocation's payload is always JSON, and what the function sees does not depend on luck.
+ */
+export function jsonSafeHeaderValue(value: unknown, depth = 0): unknown {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return { bytes: [...value] };
+  if (value instanceof Uint8Array) return { bytes: [...value] };
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value.toISOString();
+  if (typeof value !== 'object') return String(value);
+  if (depth >= MAX_HEADER_DEPTH) return '(nested too deep)';
+  if (Array.isArray(value)) return value.map((v) => jsonSafeHeaderValue(v, depth + 1));
+  // Own entries into a prototype-less object: a header named `__proto__` stays a header.
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [k, v] of Object.entries(value)) out[k] = jsonSafeHeaderValue(v, depth + 1);
+  return out;
+}
+
 /** The message shape Lambda delivers for Amazon MQ for RabbitMQ. */
 export function toRabbitRecord(m: ConsumeMessage) {
   const p = m.properties;
@@ -23,7 +53,7 @@ export function toRabbitRecord(m: ConsumeMessage) {
     basicProperties: {
       contentType: p.contentType ?? null,
       contentEncoding: p.contentEncoding ?? null,
-      headers: p.headers ?? {},
+      headers: jsonSafeHeaderValue(p.headers ?? {}),
       deliveryMode: p.deliveryMode ?? null,
       priority: p.priority ?? null,
       correlationId: p.correlationId ?? null,
@@ -45,7 +75,13 @@ export function toRabbitRecord(m: ConsumeMessage) {
 /**
  * Emulates the Amazon MQ (RabbitMQ) event source: consumes a queue with a prefetch of the batch
  * size, delivers batches keyed `queue::vhost`, acks only after the function succeeds, and
- * requeues the batch when it fails.
+ * requeues the batch when it fails: all or nothing per batch, as the real service (the function
+ * dead-letters a bad message itself; the queue's delivery limit bounds a batch that keeps failing).
+ *
+ * It never crashes on what the broker sends or does: any message (headers of any AMQP type, binary
+ * bodies) becomes JSON; a batch stops before Lambda's 6 MB payload; a connection or channel that
+ * errors or closes (a broker restart, a refused ack) is logged and reopened, and the messages it
+ * held are redelivered by the broker, as it does for any consumer that goes away.
  */
 export class RabbitMqEventSource implements EventSource {
   readonly description: string;
@@ -55,6 +91,7 @@ export class RabbitMqEventSource implements EventSource {
   private flushing = Promise.resolve();
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private connecting = false;
   readonly stats = { invocations: 0, acked: 0, requeued: 0 };
 
   constructor(
@@ -73,25 +110,64 @@ export class RabbitMqEventSource implements EventSource {
     const vhost = this.config.virtualHost ?? '/';
     const url = new URL(this.config.url);
     url.pathname = `/${encodeURIComponent(vhost)}`;
+    this.connecting = true;
+    try {
+      await this.openWithRetries(url.toString());
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private async openWithRetries(url: string): Promise<void> {
     while (!this.stopped) {
       try {
-        this.connection = await amqp.connect(url.toString());
-        break;
+        await this.open(url);
+        return;
       } catch (e) {
+        await this.connection?.close().catch(() => undefined);
+        this.connection = undefined;
+        this.channel = undefined;
         this.log(`${this.description}: connect failed (${(e as Error).message}); retrying`);
         await sleep(2000);
       }
     }
-    if (!this.connection) return;
-    const channel = await this.connection.createChannel();
+  }
+
+  private async open(url: string): Promise<void> {
+    if (this.stopped) return;
+    const connection = await amqp.connect(url);
+    this.connection = connection;
+    // Without listeners an 'error' event would end the process.
+    connection.on('error', (e: Error) => this.log(`${this.description}: connection error: ${e.message}`));
+    connection.on('close', () => this.lost(connection, 'connection closed'));
+    const channel = await connection.createChannel();
+    channel.on('error', (e: Error) => this.log(`${this.description}: channel error: ${e.message}`));
+    channel.on('close', () => this.lost(connection, 'channel closed'));
     this.channel = channel;
     await channel.prefetch(this.config.batchSize ?? 100);
     await channel.consume(this.config.queue, (m) => {
-      if (!m) return;
+      // null: the broker cancelled the consumer (the queue was deleted): start over.
+      if (!m) return this.lost(connection, 'consumer cancelled by the broker');
       this.pending.push(m);
       if (this.pending.length >= (this.config.batchSize ?? 100)) this.schedule(0);
       else this.schedule((this.config.maxBatchingWindowSeconds ?? 0.5) * 1000);
     });
+  }
+
+  /** The session is gone: its unacknowledged messages return to the queue; open a new one. */
+  private lost(connection: ChannelModel, why: string): void {
+    // While connecting, the connect loop owns failures (and retries).
+    if (this.connecting || this.connection !== connection) return;
+    this.connection = undefined;
+    this.channel = undefined;
+    // Their delivery tags belong to the closed channel; the broker redelivers them.
+    this.pending = [];
+    void connection.close().catch(() => undefined);
+    if (this.stopped) return;
+    this.log(`${this.description}: ${why}; reconnecting`);
+    void sleep(1000)
+      .then(() => this.connect())
+      .catch((e: Error) => this.log(`${this.description}: ${e.message}`));
   }
 
   private schedule(delayMs: number): void {
@@ -106,28 +182,49 @@ export class RabbitMqEventSource implements EventSource {
     }, delayMs);
   }
 
+  /** The next batch: up to the batch size, and within Lambda's payload limit. */
+  private nextBatch(): { messages: ConsumeMessage[]; records: ReturnType<typeof toRabbitRecord>[] } {
+    const limit = this.config.batchSize ?? 100;
+    const messages: ConsumeMessage[] = [];
+    const records: ReturnType<typeof toRabbitRecord>[] = [];
+    let bytes = 0;
+    while (messages.length < limit && this.pending.length > 0) {
+      const record = toRabbitRecord(this.pending[0] as ConsumeMessage);
+      const size = Buffer.byteLength(JSON.stringify(record), 'utf8');
+      if (messages.length > 0 && bytes + size > MAX_PAYLOAD_BYTES) break;
+      messages.push(this.pending.shift() as ConsumeMessage);
+      records.push(record);
+      bytes += size;
+    }
+    return { messages, records };
+  }
+
   private async flush(): Promise<void> {
-    const batch = this.pending.splice(0, this.config.batchSize ?? 100);
     const channel = this.channel;
-    if (batch.length === 0 || !channel) return;
+    if (!channel || this.pending.length === 0) return;
+    const { messages: batch, records } = this.nextBatch();
     this.stats.invocations++;
     const key = `${this.config.queue}::${this.config.virtualHost ?? '/'}`;
     const outcome = await this.fn.invoke({
       eventSource: 'aws:rmq',
       eventSourceArn: this.config.eventSourceArn,
-      rmqMessagesByQueue: { [key]: batch.map(toRabbitRecord) },
+      rmqMessagesByQueue: { [key]: records },
     });
-    const last = batch[batch.length - 1] as ConsumeMessage;
-    if (outcome.ok) {
-      channel.ack(last, true);
-      this.stats.acked += batch.length;
-    } else {
-      this.log(
-        `${this.description}: ${outcome.errorType}: ${outcome.errorMessage}; requeueing ${batch.length}`,
-      );
-      await sleep(1000);
-      channel.nack(last, true, true);
-      this.stats.requeued += batch.length;
+    try {
+      if (outcome.ok) {
+        for (const m of batch) channel.ack(m);
+        this.stats.acked += batch.length;
+      } else {
+        this.log(
+          `${this.description}: ${outcome.errorType}: ${outcome.errorMessage}; requeueing ${batch.length}`,
+        );
+        await sleep(1000);
+        for (const m of batch) channel.nack(m, false, true);
+        this.stats.requeued += batch.length;
+      }
+    } catch (e) {
+      // The channel closed meanwhile: the broker redelivers the batch to the next session.
+      this.log(`${this.description}: batch not settled (${(e as Error).message}); the broker redelivers it`);
     }
     if (this.pending.length > 0) this.schedule(0);
   }
