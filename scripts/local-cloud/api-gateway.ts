@@ -326,6 +326,7 @@ function requestUrl(raw: string | undefined): URL | undefined {
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  408: 'Request Timeout',
   413: 'Payload Too Large',
   431: 'Request Header Fields Too Large',
 };
@@ -381,7 +382,8 @@ export class LocalApiGateway {
         socket.destroy();
         return;
       }
-      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+      const status =
+        error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       const message = STATUS_TEXT[status] ?? 'Bad Request';
       const out = renderGatewayResponse(this.defaultResponses(), 'DEFAULT_4XX', status, {
         message,
