@@ -317,10 +317,17 @@ async function main(): Promise<number> {
     const added = q.messages - (deadLetterBaseline.get(q.label) ?? 0);
     if (!q.deadLetter || added <= 0) continue;
     const samples = await stores.peekDeadLetters(q.label).catch(() => []);
-    const ours = samples.filter((s) => s.includes(prefix) || [...orderIds].some((id) => s.includes(id)));
+    const ours = samples.filter(
+      (s) => s.body.includes(prefix) || [...orderIds].some((id) => s.body.includes(id)),
+    );
+    const shown = ours.length > 0 ? ours : samples;
     deadLetters.push({
       source: `sqs ${q.label}`,
-      detail: `${added} new message(s)${ours.length > 0 ? `; of the run: ${ours.join(' || ')}` : samples.length > 0 ? `; e.g. ${samples[0]}` : ''}`,
+      detail:
+        `${added} new message(s)` +
+        (shown.length > 0
+          ? `; ${ours.length > 0 ? `${ours.length} of the first ${samples.length} are the run's` : "none of the first are the run's"}: ${shown.map((s) => s.text).join(' || ')}`
+          : ''),
     });
   }
   const emailSends = emailSendsFromLog(logFile);

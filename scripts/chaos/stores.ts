@@ -194,8 +194,8 @@ export class Stores {
     );
   }
 
-  /** Up to 10 messages of a dead-letter queue, described (reason and body start), not consumed. */
-  async peekDeadLetters(label: string): Promise<string[]> {
+  /** Up to 10 messages of a dead-letter queue (reason and body start, and the body), not consumed. */
+  async peekDeadLetters(label: string): Promise<{ text: string; body: string }[]> {
     const queue = this.resources.queues.find((q) => q.label === label);
     if (!queue) return [];
     const { Messages = [] } = await this.#sqs.send(
@@ -206,10 +206,10 @@ export class Stores {
         MessageAttributeNames: ['All'],
       }),
     );
-    return Messages.map((m) => {
-      const reason = m.MessageAttributes?.reason?.StringValue ?? '(no reason)';
-      return `${reason} | ${(m.Body ?? '').slice(0, 160)}`;
-    });
+    return Messages.map((m) => ({
+      text: `${m.MessageAttributes?.reason?.StringValue ?? '(no reason)'} | ${(m.Body ?? '').slice(0, 160)}`,
+      body: m.Body ?? '',
+    }));
   }
 
   /** The Redis e-mail queue: pending and leased tasks, and the dead letters about `subjects`. */
