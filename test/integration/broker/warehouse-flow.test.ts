@@ -106,4 +106,87 @@ describe('the warehouse over RabbitMQ', { timeout: 180_000 }, () => {
     expect(String(message.properties.headers?.['x-platform-reason'])).toMatch(/^the body is not JSON/);
     await channel.close();
   });
+
+  it('fails a batch per message: [good, poison, good] records both good ones and dead-letters the poison alone, with its reason', async () => {
+    // GIVEN two shipped orders
+    const customer = await app.call('POST', '/customers', { email: `wb-${run}@shop.example`, name: 'WB' });
+    const customerId = String(customer.body.customerId);
+    await app.read(`/customers/${customerId}`, (r) => r.status === 200, 30_000);
+    const sku = `WB-${run}`;
+    expect((await app.call('PUT', `/inventory/${sku}`, { available: 5 })).status).toBe(200);
+    const orderIds: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const placed = await app.call('POST', '/orders', {
+        customerId,
+        currency: 'EUR',
+        paymentToken: 'tok_visa',
+        items: [{ sku, quantity: 1, unitPrice: 1000 }],
+      });
+      orderIds.push(String(placed.body.orderId));
+    }
+    const shipments = await eventually(async () => {
+      const found = orderIds.map((id) =>
+        shippingEvents.find((e) => e.body.aggregateId === id && e.body.type === 'OrderShipped'),
+      );
+      return found.every((f) => f !== undefined)
+        ? found.map((f) => (f?.body.data as { shipmentId: string }).shipmentId)
+        : undefined;
+    }, 90_000);
+    const confirmation = (orderId: string, shipmentId: string) =>
+      JSON.stringify({
+        orderId,
+        shipmentId,
+        trackingNumber: `TRK-B-${orderId}`,
+        confirmedAt: new Date().toISOString(),
+      });
+    // A lone UTF-16 surrogate is valid JSON text: `"\ud800"`.
+    const poison = `{"orderId":"o-\\ud800-${run}","shipmentId":"s","trackingNumber":"t","confirmedAt":"2026-01-01T00:00:00Z"}`;
+    const binary = Buffer.from([0xff, 0xfe, 0xfd, run.charCodeAt(0)]);
+
+    // WHEN the warehouse sends [good, poison, poison (not text), good] at once (one batch)
+    const channel = await connection.createConfirmChannel();
+    const options = { persistent: true, contentType: 'application/json' };
+    channel.publish(
+      'warehouse',
+      'shipment.confirmed',
+      Buffer.from(confirmation(orderIds[0] as string, shipments[0] as string)),
+      { ...options, messageId: `good-1-${run}` },
+    );
+    channel.publish('warehouse', 'shipment.confirmed', Buffer.from(poison), {
+      ...options,
+      messageId: `poison-${run}`,
+    });
+    channel.publish('warehouse', 'shipment.confirmed', binary, { ...options, messageId: `binary-${run}` });
+    channel.publish(
+      'warehouse',
+      'shipment.confirmed',
+      Buffer.from(confirmation(orderIds[1] as string, shipments[1] as string)),
+      { ...options, messageId: `good-2-${run}` },
+    );
+    await channel.waitForConfirms();
+
+    // THEN both good confirmations are recorded on their orders
+    for (const orderId of orderIds) {
+      await app.read(`/orders/${orderId}`, (r) => r.body.trackingNumber === `TRK-B-${orderId}`, 60_000);
+    }
+    // AND each poison message is in the dead-letter queue alone, with its reason, the binary body byte for byte
+    const poisoned = await eventually(
+      async () => dead.find((m) => m.properties.messageId === `poison-${run}`),
+      60_000,
+    );
+    expect(String(poisoned.properties.headers?.['x-platform-reason'])).toMatch(
+      /orderId: must be well-formed Unicode/,
+    );
+    const notText = await eventually(
+      async () => dead.find((m) => m.properties.messageId === `binary-${run}`),
+      60_000,
+    );
+    expect(String(notText.properties.headers?.['x-platform-reason'])).toBe('the body is not UTF-8 text');
+    expect([...notText.content]).toEqual([...binary]);
+    // AND no good confirmation was dead-lettered, nor anything without a reason
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(dead.some((m) => String(m.properties.messageId).startsWith('good-'))).toBe(false);
+    expect(dead.every((m) => typeof m.properties.headers?.['x-platform-reason'] === 'string')).toBe(true);
+    await channel.close();
+  });
 });
