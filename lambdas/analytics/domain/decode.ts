@@ -2,6 +2,7 @@
  * From a Kafka record's value to what the windowing counts: a fact, a record the business rules
  * exclude, or a record that cannot be decoded (with the reason, for the dead-letter topic). Pure.
  */
+import { firstMalformedString } from '../../commons/messaging/well-formed.js';
 import { activityEventSchema, enrich } from './activity.js';
 import type { ActivityFact } from './windowing.js';
 
@@ -17,6 +18,12 @@ export function decodeActivity(value: string | null): Decoded {
     json = JSON.parse(value);
   } catch (error) {
     return { kind: 'dead', reason: `the value is not JSON: ${(error as Error).message}` };
+  }
+  // `"\ud800"` is valid JSON, but a lone surrogate has no UTF-8 form: the user id it sits in
+  // would reach Redis and Kafka as something else (or not at all).
+  const malformed = firstMalformedString(json);
+  if (malformed !== undefined) {
+    return { kind: 'dead', reason: `not well-formed Unicode at ${malformed} (a lone UTF-16 surrogate)` };
   }
   const parsed = activityEventSchema.safeParse(json);
   if (!parsed.success) {

@@ -50,9 +50,11 @@ const kafkaEventSchema = z.object({
         topic: z.string(),
         partition: z.number().int(),
         offset: z.number().int(),
-        timestamp: z.number().optional(),
-        key: z.string().nullish(),
-        value: z.string().nullish(),
+        // Read leniently too: what is not a string counts as absent, so one odd record is
+        // dead-lettered alone (no value) instead of failing the partition's batch.
+        timestamp: z.unknown().optional(),
+        key: z.unknown().optional(),
+        value: z.unknown().transform((v) => (typeof v === 'string' ? v : null)),
         /** `[{name: bytes}]`; read leniently (`correlationIdOfKafkaRecord`). */
         headers: z.unknown().optional(),
       }),

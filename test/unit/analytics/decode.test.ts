@@ -108,4 +108,21 @@ describe('decodeActivity', () => {
       fact: { key: 'user-2', eventTime: Date.UTC(2024, 4, 1, 10), type: 'purchase', amount: 4999 },
     });
   });
+
+  it.each(['userId', 'sessionId', 'page'])(
+    'dead-letters a lone surrogate in %s, naming the field',
+    (field) => {
+      // JSON.stringify writes `\ud800` as an escape: valid JSON text, as a producer could send it.
+      const decoded = decodeActivity(value({ ...PAGE_VIEW, sessionId: 's-1', [field]: 'x\ud800' }));
+      expect(decoded).toEqual({
+        kind: 'dead',
+        reason: `not well-formed Unicode at ${field} (a lone UTF-16 surrogate)`,
+      });
+    },
+  );
+
+  it('reads a value that was not UTF-8 as text with replacement characters, never throws', () => {
+    const text = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('utf8');
+    expect(decodeActivity(text).kind).toBe('dead');
+  });
 });
