@@ -84,12 +84,21 @@ export function getAt(root: Json, path: readonly PathSegment[]): Json | undefine
   return at;
 }
 
-/** Whether any string or key anywhere in a parsed JSON value holds a lone UTF-16 surrogate. */
+/** Whether any string or key anywhere in a parsed JSON value holds a lone UTF-16 surrogate (iterative: values may nest deeply). */
 export function hasLoneSurrogate(value: unknown): boolean {
-  if (typeof value === 'string') return /\p{Cs}/u.test(value);
-  if (Array.isArray(value)) return value.some(hasLoneSurrogate);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => /\p{Cs}/u.test(k) || hasLoneSurrogate(v));
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (/\p{Cs}/u.test(v)) return true;
+    } else if (Array.isArray(v)) {
+      stack.push(...v);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, inner] of Object.entries(v)) {
+        if (/\p{Cs}/u.test(k)) return true;
+        stack.push(inner);
+      }
+    }
   }
   return false;
 }
