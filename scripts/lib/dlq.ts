@@ -113,8 +113,22 @@ export interface RedriveResult {
   readonly remaining: number | undefined;
 }
 
-/** Attributes the consumers add when they dead-letter a message: not forwarded on redrive. */
-export const DEAD_LETTER_ATTRIBUTES: readonly string[] = ['reason', 'sourceMessageId', 'sourceQueue'];
+/**
+ * Attributes the consumers add when they dead-letter a message (`lambdas/commons/messaging/
+ * dead-letter.ts`): not forwarded on redrive. A claim-checked body is redriven as its reference,
+ * which the consumer resolves; a cut body (`bodyTruncated`) goes back cut, and is dead-lettered
+ * again as unreadable: its whole text is gone (`bodySha256` identifies it).
+ */
+export const DEAD_LETTER_ATTRIBUTES: readonly string[] = [
+  'reason',
+  'sourceMessageId',
+  'sourceQueue',
+  'bodyTruncated',
+  'bodyOriginalBytes',
+  'bodySha256',
+  'bodyEmpty',
+  'bodyClaimChecked',
+];
 /** Attribute added to every manually redriven message: the DLQ it came back from (its ARN). */
 export const REDRIVEN_FROM_ATTRIBUTE = 'redrivenFrom';
 /** SQS accepts at most this many message attributes. */

@@ -161,5 +161,7 @@ export const handler = (event: SQSEvent, context: Context) =>
   instrumentedInvocation(context, { batchSize: event.Records.length }, () =>
     processPartialResponse(event, (record: SQSRecord) => recordHandler(record, context), processor, {
       context,
+      // A batch whose records all failed is answered like any other: each comes back on its own.
+      throwOnFullBatchFailure: false,
     }),
   );

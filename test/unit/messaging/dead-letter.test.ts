@@ -22,6 +22,7 @@ import {
   sqsMessageSize,
 } from '../../../lambdas/commons/messaging/dead-letter.js';
 import { isSqsText } from '../../../lambdas/commons/messaging/well-formed.js';
+import { DEAD_LETTER_ATTRIBUTES } from '../../../scripts/lib/dlq.js';
 
 const source = {
   sourceMessageId: '6f1c1c55-2d1c-4b7e-9c55-8b0b1f1d2a33',
@@ -189,5 +190,18 @@ describe('sendToDeadLetterQueue', () => {
     expect(input.MessageAttributes.reason?.StringValue).toBe('why');
     expect(input.MessageAttributes.bodyTruncated?.StringValue).toBe('true');
     expect(sizeOf(input)).toBeLessThanOrEqual(DEAD_LETTER_MAX_BYTES);
+  });
+
+  it('sets only attributes a redrive strips (the correlation id goes back with the message)', async () => {
+    const store: ClaimCheckStore = { put: async (key) => ({ bucket: 'b', key }), get: async () => '' };
+    sent.length = 0;
+    await sendToDeadLetterQueue('http://sqs/dlq', record, 'why', { claimCheck: store, correlationId: 'c' });
+    const names = new Set([
+      ...Object.keys((sent[0]?.input as unknown as DeadLetterMessage).MessageAttributes),
+      ...Object.keys(deadLetterMessage({ body: record.body, reason: 'r', ...source }).MessageAttributes),
+      ...Object.keys(deadLetterMessage({ body: '', reason: 'r', ...source }).MessageAttributes),
+    ]);
+    names.delete('correlationId');
+    expect([...names].filter((n) => !DEAD_LETTER_ATTRIBUTES.includes(n))).toEqual([]);
   });
 });
