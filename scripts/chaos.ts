@@ -191,7 +191,7 @@ async function snapshot(stores: Stores, customers: string[]): Promise<Snapshot> 
   const views = await stores.views(orderIds);
   const viewsBehind = orderIds.size - views.filter((v) => v.version === lastVersion.get(v.orderId)).length;
   const subjects = new Set([...orderIds, ...customers]);
-  const queues = (await stores.queueDepths()).filter((q) => !q.deadLetter && q.messages > 0);
+  const queues = (await stores.queueDepths()).filter((q) => q.consumed && q.messages > 0);
   const email = await stores.emailQueue(subjects);
   const rabbit = await stores.rabbitBacklog().catch(() => []);
   return {
@@ -279,7 +279,7 @@ async function main(): Promise<number> {
     `load done in ${load.seconds.toFixed(1)} s: ${load.orders.filter((o) => o.acknowledged).length} acknowledged`,
   );
 
-  // Quiescence: every queue empty, every order final and its read model caught up.
+  // Quiescence: every consumed queue empty, every order final and its read model caught up.
   let quiescedAfter: number | null = null;
   let last: Snapshot | undefined;
   while (Date.now() - loadEnded < quiescenceMs) {

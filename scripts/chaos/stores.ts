@@ -24,12 +24,16 @@ interface TemplateResource {
   readonly stack: string;
   readonly logicalId: string;
   readonly type: string;
+  readonly properties: Record<string, unknown>;
 }
 
 export interface Resources {
   readonly tables: { eventStore: string; ordersView: string; inventory: string; operationalState: string };
-  /** Work queues and dead-letter queues by logical id (without the hash). */
-  readonly queues: { name: string; label: string; deadLetter: boolean }[];
+  /**
+   * Work queues and dead-letter queues by logical id (without the hash); `consumed`: an event source
+   * mapping drains it (a reply queue read only by waiting requests is not).
+   */
+  readonly queues: { name: string; label: string; deadLetter: boolean; consumed: boolean }[];
 }
 
 const withoutHash = (logicalId: string) => logicalId.replace(/[0-9A-F]{8}$/, '');
@@ -40,16 +44,25 @@ export function resourcesOf(assemblyDir: string): Resources {
   for (const file of readdirSync(assemblyDir).filter((f) => f.endsWith('.template.json'))) {
     const stack = file.replace(/\.template\.json$/, '');
     const template = JSON.parse(readFileSync(join(assemblyDir, file), 'utf8')) as {
-      Resources?: Record<string, { Type: string }>;
+      Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
     };
-    for (const [logicalId, r] of Object.entries(template.Resources ?? {}))
-      found.push({ stack, logicalId, type: r.Type });
+    for (const [logicalId, r] of Object.entries(template.Resources ?? {})) {
+      found.push({ stack, logicalId, type: r.Type, properties: r.Properties ?? {} });
+    }
   }
   const table = (prefix: string) => {
     const r = found.find((x) => x.type === 'AWS::DynamoDB::Table' && withoutHash(x.logicalId) === prefix);
     if (!r) throw new Error(`no table ${prefix} in ${assemblyDir}`);
     return physicalName(r.stack, r.logicalId, 255);
   };
+  const consumed = new Set(
+    found
+      .filter((x) => x.type === 'AWS::Lambda::EventSourceMapping')
+      .map((x) => {
+        const arn = x.properties.EventSourceArn as { 'Fn::GetAtt'?: [string, string] } | undefined;
+        return `${x.stack}/${arn?.['Fn::GetAtt']?.[0] ?? ''}`;
+      }),
+  );
   return {
     tables: {
       eventStore: table('EventStoreTable'),
@@ -63,6 +76,7 @@ export function resourcesOf(assemblyDir: string): Resources {
         name: physicalName(x.stack, x.logicalId, 80),
         label: withoutHash(x.logicalId),
         deadLetter: /DeadLetter|Failures/.test(x.logicalId),
+        consumed: consumed.has(`${x.stack}/${x.logicalId}`),
       })),
   };
 }
@@ -70,6 +84,7 @@ export function resourcesOf(assemblyDir: string): Resources {
 export interface QueueDepth {
   readonly label: string;
   readonly deadLetter: boolean;
+  readonly consumed: boolean;
   /** Visible + in flight + delayed. */
   readonly messages: number;
 }
@@ -182,13 +197,14 @@ export class Stores {
           return {
             label: q.label,
             deadLetter: q.deadLetter,
+            consumed: q.consumed,
             messages:
               n('ApproximateNumberOfMessages') +
               n('ApproximateNumberOfMessagesNotVisible') +
               n('ApproximateNumberOfMessagesDelayed'),
           };
         } catch {
-          return { label: q.label, deadLetter: q.deadLetter, messages: 0 };
+          return { label: q.label, deadLetter: q.deadLetter, consumed: q.consumed, messages: 0 };
         }
       }),
     );
