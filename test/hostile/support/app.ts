@@ -7,7 +7,16 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { inject } from 'vitest';
@@ -72,6 +81,12 @@ export function synthesizedAssembly(): string {
   return dir;
 }
 
+const logTo =
+  (file: string | undefined, prefix: string) =>
+  (line: string): void => {
+    if (file) appendFileSync(file, `[${prefix}] ${line}\n`);
+  };
+
 export async function startHostileApp(subject: string): Promise<HostileApp> {
   const engines = inject('engines');
   const cloud = await LocalCloud.start({
@@ -84,8 +99,9 @@ export async function startHostileApp(subject: string): Promise<HostileApp> {
       rabbitManagementUrl: engines.rabbitmqManagementUrl,
     },
     port: 0,
-    log: () => undefined,
-    functionLog: () => undefined,
+    // HOSTILE_FUNCTION_LOG=<file>: the cloud's and the functions' logs, to see why a case failed.
+    log: logTo(process.env.HOSTILE_FUNCTION_LOG, 'local-cloud'),
+    functionLog: (fn, line) => logTo(process.env.HOSTILE_FUNCTION_LOG, fn)(line),
   });
   const issuer = new JwtIssuer();
   const token = issuer.issue({ sub: subject });

@@ -65,6 +65,8 @@ export interface DeadLetter {
 function sizeOf(message: Message): number {
   let bytes = Buffer.byteLength(message.Body ?? '', 'utf8');
   for (const [name, a] of Object.entries(message.MessageAttributes ?? {})) {
+    // The SDK's attribute map holds no value under some names (e.g. a prototype name).
+    if (!a) continue;
     bytes +=
       Buffer.byteLength(name) + Buffer.byteLength(a.DataType ?? '') + Buffer.byteLength(a.StringValue ?? '');
     bytes += a.BinaryValue?.byteLength ?? 0;
