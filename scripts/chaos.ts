@@ -313,21 +313,23 @@ async function main(): Promise<number> {
     source: 'redis notifications:emails dead letters',
     detail: d,
   }));
+  // Dead letters of the run: the DLQs are shared (other runs and tests leave theirs), so each new
+  // message is read and counted only when its body names the run (its key prefix or an order id).
+  let foreignDeadLetters = 0;
   for (const q of await stores.queueDepths()) {
     const added = q.messages - (deadLetterBaseline.get(q.label) ?? 0);
     if (!q.deadLetter || added <= 0) continue;
-    const samples = await stores.peekDeadLetters(q.label).catch(() => []);
-    const ours = samples.filter(
-      (s) => s.body.includes(prefix) || [...orderIds].some((id) => s.body.includes(id)),
+    const messages = await stores.deadLetterMessages(q.label).catch(() => []);
+    const ours = messages.filter(
+      (m) => m.body.includes(prefix) || [...orderIds].some((id) => m.body.includes(id)),
     );
-    const shown = ours.length > 0 ? ours : samples;
+    foreignDeadLetters += Math.max(0, added - ours.length);
+    if (ours.length === 0) continue;
+    const reasons = new Map<string, number>();
+    for (const m of ours) reasons.set(m.reason.slice(0, 200), (reasons.get(m.reason.slice(0, 200)) ?? 0) + 1);
     deadLetters.push({
       source: `sqs ${q.label}`,
-      detail:
-        `${added} new message(s)` +
-        (shown.length > 0
-          ? `; ${ours.length > 0 ? `${ours.length} of the first ${samples.length} are the run's` : "none of the first are the run's"}: ${shown.map((s) => s.text).join(' || ')}`
-          : ''),
+      detail: `${ours.length} message(s) of the run: ${[...reasons].map(([r, n]) => `${n} × ${r}`).join('; ')}`,
     });
   }
   const emailSends = emailSendsFromLog(logFile);
@@ -365,6 +367,7 @@ async function main(): Promise<number> {
       loadSeconds: load.seconds,
       secondsToQuiescence: quiescedAfter,
       emailProviderRecords: emailSends.length,
+      foreignDeadLetters,
       logFile,
     },
     ledger,

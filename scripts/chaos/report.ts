@@ -25,6 +25,8 @@ export interface ChaosFigures {
   readonly byKind: Readonly<Record<string, number>>;
   readonly anomalies: readonly Anomaly[];
   readonly emailProviderRecords: number;
+  /** New dead letters that name nothing of the run (left by other runs or tests): not counted. */
+  readonly foreignDeadLetters: number;
   readonly logFile: string;
 }
 
@@ -66,6 +68,9 @@ export function formatText(f: ChaosFigures, maxPerCategory = 40): string {
     );
   }
   lines.push(`  e-mails recorded by the test provider: ${f.emailProviderRecords}`);
+  lines.push(
+    `  dead letters of other runs or tests that appeared meanwhile (not counted): ${f.foreignDeadLetters}`,
+  );
   lines.push('');
   lines.push(
     `LOST ${f.lost}   STUCK ${f.stuck}   DUPLICATED ${f.duplicated}   INCONSISTENT ${f.inconsistent}`,

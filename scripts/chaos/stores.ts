@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  ChangeMessageVisibilityBatchCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
@@ -210,22 +211,49 @@ export class Stores {
     );
   }
 
-  /** Up to 10 messages of a dead-letter queue (reason and body start, and the body), not consumed. */
-  async peekDeadLetters(label: string): Promise<{ text: string; body: string }[]> {
+  /**
+   * Every message of a dead-letter queue (up to `max`), with its reason, without consuming them:
+   * received with a visibility timeout so that each is seen once, then made visible again.
+   */
+  async deadLetterMessages(label: string, max = 5000): Promise<{ reason: string; body: string }[]> {
     const queue = this.resources.queues.find((q) => q.label === label);
     if (!queue) return [];
-    const { Messages = [] } = await this.#sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: await this.#url(queue.name),
-        MaxNumberOfMessages: 10,
-        VisibilityTimeout: 0,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    return Messages.map((m) => ({
-      text: `${m.MessageAttributes?.reason?.StringValue ?? '(no reason)'} | ${(m.Body ?? '').slice(0, 160)}`,
-      body: m.Body ?? '',
-    }));
+    const url = await this.#url(queue.name);
+    const seen: { reason: string; body: string; handle: string }[] = [];
+    try {
+      while (seen.length < max) {
+        const { Messages = [] } = await this.#sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: url,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 120,
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        if (Messages.length === 0) break;
+        for (const m of Messages) {
+          seen.push({
+            reason: m.MessageAttributes?.reason?.StringValue ?? '(no reason)',
+            body: m.Body ?? '',
+            handle: m.ReceiptHandle ?? '',
+          });
+        }
+      }
+    } finally {
+      for (let i = 0; i < seen.length; i += 10) {
+        await this.#sqs
+          .send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: url,
+              Entries: seen
+                .slice(i, i + 10)
+                .map((m, j) => ({ Id: String(j), ReceiptHandle: m.handle, VisibilityTimeout: 0 })),
+            }),
+          )
+          .catch(() => undefined);
+      }
+    }
+    return seen.map(({ reason, body }) => ({ reason, body }));
   }
 
   /** The Redis e-mail queue: pending and leased tasks, and the dead letters about `subjects`. */
