@@ -129,7 +129,7 @@ describe('the warehouse over RabbitMQ', { timeout: 180_000 }, () => {
         shippingEvents.find((e) => e.body.aggregateId === id && e.body.type === 'OrderShipped'),
       );
       return found.every((f) => f !== undefined)
-        ? found.map((f) => (f?.body.data as { shipmentId: string }).shipmentId)
+        ? found.map((f) => String((f?.body.data as { shipmentId?: string } | undefined)?.shipmentId))
         : undefined;
     }, 90_000);
     const confirmation = (orderId: string, shipmentId: string) =>

@@ -197,7 +197,7 @@ describe('sendToDeadLetterQueue', () => {
     sent.length = 0;
     await sendToDeadLetterQueue('http://sqs/dlq', record, 'why', { claimCheck: store, correlationId: 'c' });
     const names = new Set([
-      ...Object.keys((sent[0]?.input as unknown as DeadLetterMessage).MessageAttributes),
+      ...Object.keys((sent[0]?.input as unknown as DeadLetterMessage | undefined)?.MessageAttributes ?? {}),
       ...Object.keys(deadLetterMessage({ body: record.body, reason: 'r', ...source }).MessageAttributes),
       ...Object.keys(deadLetterMessage({ body: '', reason: 'r', ...source }).MessageAttributes),
     ]);
