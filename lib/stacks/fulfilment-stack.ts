@@ -171,6 +171,8 @@ export class FulfilmentStack extends Stack {
         },
       });
       ClaimCheckBucket.grantRead(fn, claimChecks);
+      // A dead letter too large for SQS keeps its body whole behind the claim check.
+      ClaimCheckBucket.grantPut(fn, claimChecks);
       queue.addConsumer(fn.function, { batchSize: 10, maxBatchingWindow: Duration.seconds(0) });
       queue.deadLetterQueue.grantSendMessages(fn.function);
       data.idempotency.table.grantReadWriteData(fn.function);
@@ -317,6 +319,10 @@ export class FulfilmentStack extends Stack {
         EVENT_STORE_TABLE_NAME: data.eventStore.table.tableName,
         SNAPSHOT_EVERY: String(config.eventStore.snapshotEvery),
         DEAD_LETTER_QUEUE_URL: this.stockCheckRequests.deadLetterQueue.queueUrl,
+        // Retries end in the DLQ with the last error as the reason, not through SQS's redrive.
+        MAX_RECEIVE_COUNT: String(this.stockCheckRequests.maxReceiveCount),
+        // The only queue a request may name as its replyTo.
+        REPLY_QUEUE_URL: this.stockCheckReplies.queue.queueUrl,
       },
     });
     this.stockCheckRequests.addConsumer(this.stockCheckResponder.function, { batchSize: 10 });

@@ -20,16 +20,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PublishBatchCommand, type PublishBatchRequestEntry } from '@aws-sdk/client-sns';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { snsClient } from '../../commons/clients/sns.js';
-import { sqsClient } from '../../commons/clients/sqs.js';
 import { requiredEnv } from '../../commons/env.js';
 import type { EventEnvelope } from '../../commons/event-store/envelope.js';
 import { readStoredRecord } from '../../commons/event-store/stored-record.js';
 import { toTransport } from '../../commons/messaging/claim-check.js';
 import { claimCheckFromEnv } from '../../commons/messaging/claim-check-from-env.js';
+import { sendDeadLetter } from '../../commons/messaging/dead-letter.js';
 import { isCorrelationId, withCorrelation } from '../../commons/observability/correlation.js';
 import { countEvents, instrumentedInvocation } from '../../commons/observability/invocation.js';
 import { logger, metrics } from '../../commons/powertools.js';
@@ -52,8 +51,17 @@ async function deadLetter(record: DynamoDBRecord, reason: string): Promise<void>
   logger.error('Record dead-lettered', { reason, eventID: record.eventID });
   metrics.addMetric('OutboxDeadLettered', MetricUnit.Count, 1);
   countEvents('EventsFailed');
-  await sqsClient().send(
-    new SendMessageCommand({ QueueUrl: deadLetterQueueUrl, MessageBody: JSON.stringify({ reason, record }) }),
+  // The one sender: the reason as an attribute too, SQS-safe, and a copy that fits SQS (a stream
+  // record can carry an item of up to 400 KB: its body then goes behind the claim check).
+  await sendDeadLetter(
+    deadLetterQueueUrl,
+    {
+      body: JSON.stringify({ reason, record }),
+      reason,
+      ...(record.eventID ? { sourceMessageId: record.eventID } : {}),
+      ...(record.eventSourceARN ? { sourceQueue: record.eventSourceARN } : {}),
+    },
+    claimCheck.store ? { claimCheck: claimCheck.store } : {},
   );
 }
 

@@ -15,12 +15,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { documentClient } from '../../commons/clients/dynamodb.js';
-import { sqsClient } from '../../commons/clients/sqs.js';
 import { requiredEnv } from '../../commons/env.js';
+import { sendDeadLetter } from '../../commons/messaging/dead-letter.js';
 import { isCorrelationId, withCorrelation } from '../../commons/observability/correlation.js';
 import { countEvents, instrumentedInvocation } from '../../commons/observability/invocation.js';
 import { logger, metrics } from '../../commons/powertools.js';
@@ -59,13 +58,14 @@ async function deadLetter(record: DynamoDBRecord, reason: string): Promise<void>
   logger.error('Record dead-lettered', { reason, eventID: record.eventID, keys: record.dynamodb?.Keys });
   metrics.addMetric('ProjectionDeadLettered', MetricUnit.Count, 1);
   countEvents('EventsFailed');
-  await sqsClient().send(
-    new SendMessageCommand({
-      QueueUrl: deadLetterQueueUrl,
-      MessageBody: JSON.stringify({ reason, record }),
-      MessageAttributes: { reason: { DataType: 'String', StringValue: reason.slice(0, 256) } },
-    }),
-  );
+  // The one sender: SQS-safe attributes, and a copy that fits SQS (a stream record can carry an
+  // item of up to 400 KB), so a dead letter never fails and never stalls the shard.
+  await sendDeadLetter(deadLetterQueueUrl, {
+    body: JSON.stringify({ reason, record }),
+    reason,
+    ...(record.eventID ? { sourceMessageId: record.eventID } : {}),
+    ...(record.eventSourceARN ? { sourceQueue: record.eventSourceARN } : {}),
+  });
 }
 
 async function recordHandler(record: DynamoDBRecord): Promise<void> {

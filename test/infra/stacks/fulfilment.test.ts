@@ -172,6 +172,25 @@ describe.each(STAGE_NAMES)('the fulfilment stack of the %s stage', (stage) => {
     }
   });
 
+  it('tells the stock-check responder the one reply queue it may answer on, and its maxReceiveCount', () => {
+    // GIVEN the responder WHEN a request names a replyTo THEN only this queue is allowed
+    const fn = resources[idOf(fulfilment.stockCheckResponder.function)];
+    const env = (fn?.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)
+      ?.Variables;
+    expect(env?.REPLY_QUEUE_URL).toEqual({ Ref: idOf(fulfilment.stockCheckReplies.queue) });
+    expect(env?.MAX_RECEIVE_COUNT).toBe(String(fulfilment.stockCheckRequests.maxReceiveCount));
+  });
+
+  it('lets every consumer keep an oversized dead letter behind the claim check (PutObject on its prefix)', () => {
+    for (const service of SERVICES) {
+      const [queueId] = workQueueOf(service);
+      const [fnId] = consumerOf(queueId);
+      const puts = statementsOfFunction(fnId).filter((s) => actionsOf(s).includes('s3:PutObject'));
+      expect(puts.length, service).toBe(1);
+      expect(JSON.stringify(puts[0]?.Resource), service).toContain('/events/*');
+    }
+  });
+
   it("keeps every work queue's visibility timeout at least six times its consumer's timeout", () => {
     for (const service of SERVICES) {
       const [queueId, queue] = workQueueOf(service);
