@@ -810,7 +810,7 @@ export function caseOf(route: RouteSpec): fc.Arbitrary<HttpCase> {
           ...(bodyPart.bytes !== undefined ? { body: bodyPart.bytes } : {}),
           expect: {
             ...(refuse ? { refuse } : {}),
-            ...(bodyExpect.fieldPath && refuse === bodyExpect.refuse
+            ...(bodyExpect.fieldPath && labels.length === 1 && refuse === bodyExpect.refuse
               ? { fieldPath: bodyExpect.fieldPath }
               : {}),
             ...(bodyExpect.invalidEvents
