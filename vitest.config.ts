@@ -7,7 +7,8 @@ import { defineConfig } from 'vitest/config';
  * - integration: the real local engines, started (or reused) by a global setup;
  * - hostile: generated hostile requests and messages (fast-check, fixed seed in CI) against the
  *   real app on the local cloud; `FC_SEED=random` (or a number) picks another seed locally.
- * Unit and infra run beside integration (group 0); hostile runs alone after them (group 1).
+ * Unit, infra and integration run together (group 0); hostile runs in a group of its own (1),
+ * never beside the integration tests.
  */
 export default defineConfig({
   test: {
@@ -41,7 +42,7 @@ export default defineConfig({
         test: {
           name: 'hostile',
           include: ['test/hostile/**/*.test.ts'],
-          // After the others: it runs the same app on the same engines (queue and exchange names).
+          // Never beside integration: it runs the same app on the same engines (queue and exchange names).
           sequence: { groupOrder: 1 },
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 300_000,
