@@ -12,6 +12,7 @@ import { CORRELATION_ID_HEADER, correlationIdOf } from '../observability/correla
 import { inHandlerSegment, PlatformMetric } from '../observability/invocation.js';
 import { logger, metrics, tracer } from '../powertools.js';
 import { HttpError, toHttpError } from './errors.js';
+import { isWellFormed } from './request.js';
 
 export interface ApiRequest {
   readonly event: APIGatewayProxyEvent;
@@ -44,13 +45,38 @@ export function header(event: APIGatewayProxyEvent, name: string): string | unde
   return undefined;
 }
 
+/** The longest caller identity we accept (a Cognito `sub` is a 36-character UUID; an IAM ARN fits). */
+const MAX_CALLER_ID_LENGTH = 512;
+
+/**
+ * Who is calling. A token the authorizer verified can still carry a subject no identity provider
+ * issues (a number, a lone surrogate, control characters, megabytes): it keys idempotency records
+ * and ownership checks, so it is refused with 401 rather than used, or silently replaced by a
+ * shared 'anonymous'.
+ */
 function callerOf(event: APIGatewayProxyEvent): string {
   const claims = event.requestContext?.authorizer?.claims as Record<string, unknown> | undefined;
-  if (claims && typeof claims === 'object' && Object.hasOwn(claims, 'sub') && typeof claims.sub === 'string')
-    return claims.sub;
-  const arn = event.requestContext?.identity?.userArn;
-  return typeof arn === 'string' ? arn : 'anonymous';
+  const hasClaims = claims !== null && typeof claims === 'object';
+  const candidate: unknown =
+    hasClaims && Object.hasOwn(claims, 'sub') ? claims.sub : event.requestContext?.identity?.userArn;
+  if (candidate === undefined || candidate === null) {
+    if (hasClaims) throw invalidCaller('the token has no subject');
+    return 'anonymous';
+  }
+  if (
+    typeof candidate !== 'string' ||
+    candidate.length === 0 ||
+    candidate.length > MAX_CALLER_ID_LENGTH ||
+    !isWellFormed(candidate) ||
+    /\p{Cc}/u.test(candidate)
+  ) {
+    throw invalidCaller('the token subject is not a valid identity');
+  }
+  return candidate;
 }
+
+const invalidCaller = (message: string) =>
+  new HttpError(401, 'Unauthorized', [{ path: 'header.Authorization', message }], 'INVALID_CALLER');
 
 function respond(response: ApiResponse, correlationId: string): APIGatewayProxyResult {
   return {

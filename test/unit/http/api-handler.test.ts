@@ -39,6 +39,31 @@ describe('apiHandler', () => {
     expect(out.logs().find((l) => l.message === 'in route')?.correlationId).toBe('client-corr-1');
   });
 
+  it('refuses with 401 a verified token whose subject is no identity, and never calls the route', async () => {
+    // GIVEN tokens the authorizer let through WHEN their subject is not a usable identity THEN 401
+    const calls: string[] = [];
+    const handler = apiHandler(async ({ callerId }) => {
+      calls.push(callerId);
+      return { statusCode: 200 };
+    });
+    const withClaims = (claims: unknown): APIGatewayProxyEvent =>
+      ({
+        ...event({}),
+        requestContext: { requestId: 'r', identity: {}, authorizer: { claims } },
+      }) as unknown as APIGatewayProxyEvent;
+    for (const sub of ['c-1\ud800', 5, '', 'a\u0000b', 'x'.repeat(513), null]) {
+      const result = await handler(withClaims({ sub }), context);
+      expect(result.statusCode, JSON.stringify(sub)).toBe(401);
+      expect(JSON.parse(result.body)).toMatchObject({
+        code: 'INVALID_CALLER',
+        errors: [{ path: 'header.Authorization' }],
+      });
+    }
+    expect((await handler(withClaims({}), context)).statusCode).toBe(401);
+    expect((await handler(withClaims({ sub: 'c-1' }), context)).statusCode).toBe(200);
+    expect(calls).toEqual(['c-1']);
+  });
+
   it('uses the API request id when the header is absent or invalid, and a UUID without either', async () => {
     const handler = apiHandler(async ({ correlationId }) => ({ statusCode: 200, body: { correlationId } }));
     const invalid = await handler(event({ 'x-correlation-id': 'not valid!' }), context);
