@@ -15,7 +15,7 @@ import { shipmentConfirmationSchema } from '../../../lambdas/broker/domain/shipm
 import { storedEnvelopeSchema } from '../../../lambdas/commons/event-store/stored-record.js';
 import { customerEventDataSchemas } from '../../../lambdas/customers/domain/customer-schemas.js';
 import { orderEventDataSchemas } from '../../../lambdas/orders/domain/order-schemas.js';
-import { deeplyNested, exactly, LONE_SURROGATES, PROTOTYPE_KEYS } from './hostile-values.js';
+import { deeplyNested, exactly, PROTOTYPE_KEYS } from './hostile-values.js';
 import { hasLoneSurrogate, type Json, toJsonText } from './json.js';
 import { mutationsOf } from './mutate.js';
 import { arbitraryOf, type JsonSchema, jsonSchemaOf } from './schema-arbitrary.js';
@@ -177,15 +177,20 @@ export function envelopeCase(types: readonly string[]): fc.Arbitrary<MessageCase
     .filter((c) => envelopeProblem(c.body.replace('__CLAIM_BUCKET__', 'x'), types) !== undefined);
 }
 
-/** Sometimes a prototype-named or ill-formed attribute beside the real ones. */
+/**
+ * Sometimes a prototype-named attribute beside the real ones. Attribute values stay SQS text: SQS
+ * refuses a lone surrogate in an attribute, so no consumer meets one (and moto, which stores it,
+ * then fails every receive of the queue).
+ */
 function hostileAttributes(base: Readonly<Record<string, string>>, n: number): Record<string, string> {
   const out: Record<string, string> = { ...base };
-  if (n % 5 === 0)
+  if (n % 5 === 0) {
     Object.defineProperty(out, PROTOTYPE_KEYS[n % PROTOTYPE_KEYS.length] as string, {
       value: 'x',
       enumerable: true,
     });
-  if (n % 7 === 0) out.correlationId = `c${LONE_SURROGATES[n % LONE_SURROGATES.length]}`;
+  }
+  if (n % 7 === 0) out.correlationId = `c-${exactly(n % 300, 'c')}\u200b`;
   return out;
 }
 
@@ -242,9 +247,12 @@ export function stockCheckCase(): fc.Arbitrary<MessageCase> {
                 'replyTo to no queue',
                 { correlationId: 'c-1', replyTo: '__ENDPOINT__/123456789012/no-such-queue-hostile' },
               ],
-              ['replyTo with a lone surrogate', { correlationId: 'c-1', replyTo: '__REPLY__\ud800' }],
               ['replyTo __proto__', { correlationId: 'c-1', replyTo: '__proto__' }],
-              ['correlationId with a lone surrogate', { correlationId: 'c\ud800', replyTo: '__REPLY__' }],
+              [
+                'correlationId of 2,000 characters',
+                { correlationId: exactly(2000, 'c'), replyTo: '__REPLY__' },
+              ],
+              ['replyTo with a non-ASCII character', { correlationId: 'c-1', replyTo: '__REPLY__\u00e9' }],
             )
             .map(([what, attributes]) => ({ label: what, body: soon, attributes })),
         },
@@ -334,7 +342,7 @@ export function confirmationCase(): fc.Arbitrary<AmqpCase> {
                 ),
             },
           ),
-          correlationId: fc.option(fc.constantFrom('c-1', '', exactly(300, 'c'), '__proto__', '\ud800'), {
+          correlationId: fc.option(fc.constantFrom('c-1', '', exactly(255, 'c'), '__proto__', '\ud800'), {
             nil: undefined,
           }),
           contentType: fc.option(
