@@ -16,6 +16,9 @@ import { randomUUID } from 'node:crypto';
 import {
   IdempotencyAlreadyInProgressError,
   IdempotencyConfig,
+  IdempotencyInconsistentStateError,
+  IdempotencyItemAlreadyExistsError,
+  IdempotencyItemNotFoundError,
   IdempotencyValidationError,
   makeIdempotent,
 } from '@aws-lambda-powertools/idempotency';
@@ -158,7 +161,15 @@ export const handler = apiHandler(async ({ event, context, correlationId, caller
     });
   } catch (error) {
     if (error instanceof IdempotencyValidationError) throw keyReused();
-    if (error instanceof IdempotencyAlreadyInProgressError) {
+    // A concurrent request with the same key changed its record between our reads (it finished,
+    // failed and released it, or expired): as for one still running, the client retries shortly,
+    // and the retry finds the key's one order (its id is derived from the key).
+    if (
+      error instanceof IdempotencyAlreadyInProgressError ||
+      error instanceof IdempotencyInconsistentStateError ||
+      error instanceof IdempotencyItemNotFoundError ||
+      error instanceof IdempotencyItemAlreadyExistsError
+    ) {
       throw new HttpError(
         409,
         'A request with this Idempotency-Key is still in progress; retry shortly',
