@@ -37,11 +37,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SUBSCRIPTIONS } from '../../lib/stacks/fulfilment-stack.js';
 import {
   activityCase,
+  activityProblem,
   confirmationCase,
+  confirmationProblem,
   envelopeCase,
   envelopeProblem,
   type MessageCase,
   stockCheckCase,
+  stockCheckProblem,
 } from './generators/messages.js';
 import { type HostileApp, startHostileApp } from './support/app.js';
 import { mapPool, sleep } from './support/pool.js';
@@ -62,6 +65,8 @@ interface SqsTarget {
   readonly queue: string;
   readonly dlq: string;
   readonly cases: () => fc.Arbitrary<MessageCase>;
+  /** Why a case is bad, by the consumer's schemas: the failure classes group by it. */
+  readonly problem: (c: MessageCase) => string;
 }
 
 const serviceTarget = (service: keyof typeof SUBSCRIPTIONS): SqsTarget => {
@@ -73,6 +78,7 @@ const serviceTarget = (service: keyof typeof SUBSCRIPTIONS): SqsTarget => {
     queue: `${id}Queue`,
     dlq: `${id}QueueDeadLetterQueue`,
     cases: () => envelopeCase(types),
+    problem: (c) => envelopeProblem(c.body, types) ?? 'valid',
   };
 };
 
@@ -86,6 +92,7 @@ const SQS_TARGETS: readonly SqsTarget[] = [
     queue: 'StockCheckRequestsQueue',
     dlq: 'StockCheckRequestsDeadLetterQueue',
     cases: stockCheckCase,
+    problem: (c) => stockCheckProblem(c) ?? 'valid',
   },
 ];
 
@@ -242,7 +249,7 @@ describe('hostile messages on every queue, topic and exchange', () => {
       for (const i of pending) {
         const c = cases[i] as MessageCase;
         log.add({
-          klass: `${target.name}: still failing after maxReceiveCount (${maxReceiveCount}) deliveries: SQS would move it without a reason [${c.label.replace(/\d+/g, 'N')}]`,
+          klass: `${target.name}: still failing after maxReceiveCount (${maxReceiveCount}) deliveries: SQS would move it without a reason [${target.problem(c)}]`,
           repro: reproOf(c),
           observed: failedWhy.get(i) ?? 'reported as a batch item failure every time',
           caseIndex: i,
@@ -274,7 +281,7 @@ describe('hostile messages on every queue, topic and exchange', () => {
       cases.forEach((c, i) => {
         if (pending.includes(i)) return;
         const letter = found.get(i);
-        const klass = (problem: string) => `${target.name}: ${problem} [${c.label.replace(/\d+/g, 'N')}]`;
+        const klass = (problem: string) => `${target.name}: ${problem} [${target.problem(c)}]`;
         if (!letter) {
           log.add({
             klass: klass('not dead-lettered (consumed without a trace)'),
@@ -314,10 +321,13 @@ describe('hostile messages on every queue, topic and exchange', () => {
       const log = new FailureLog();
       const started = performance.now();
       /** Per DLQ: the bodies still awaited (a body may be awaited more than once). */
-      const awaited = new Map<string, { body: string; target: string; c: MessageCase; index: number }[]>();
+      const awaited = new Map<
+        string,
+        { body: string; target: string; problem: string; c: MessageCase; index: number }[]
+      >();
       const await_ = (
         dlq: string,
-        entry: { body: string; target: string; c: MessageCase; index: number },
+        entry: { body: string; target: string; problem: string; c: MessageCase; index: number },
       ) => {
         awaited.set(dlq, [...(awaited.get(dlq) ?? []), entry]);
       };
@@ -334,7 +344,13 @@ describe('hostile messages on every queue, topic and exchange', () => {
           refusedBySqs += sent.Failed?.length ?? 0;
           for (const ok of sent.Successful ?? []) {
             const c = chunk[Number(ok.Id)] as MessageCase;
-            await_(queueUrl(target.dlq), { body: c.body, target: target.name, c, index: i + Number(ok.Id) });
+            await_(queueUrl(target.dlq), {
+              body: c.body,
+              target: target.name,
+              problem: target.problem(c),
+              c,
+              index: i + Number(ok.Id),
+            });
           }
         }
       }
@@ -371,6 +387,7 @@ describe('hostile messages on every queue, topic and exchange', () => {
             await_(queueUrl(`${id}QueueDeadLetterQueue`), {
               body: c.body,
               target: `order-events topic -> ${s}`,
+              problem: envelopeProblem(c.body, SUBSCRIPTIONS[s].eventTypes) ?? 'valid',
               c,
               index: i + Number(ok.Id),
             });
@@ -389,7 +406,7 @@ describe('hostile messages on every queue, topic and exchange', () => {
               const [entry] = entries.splice(at, 1);
               if (entry && (!letter.reason || letter.reason.trim() === '')) {
                 log.add({
-                  klass: `${entry.target}: dead letter without a reason [${entry.c.label}]`,
+                  klass: `${entry.target}: dead letter without a reason [${entry.problem}]`,
                   repro: reproOf(entry.c),
                   observed: 'no reason attribute',
                   caseIndex: entry.index,
@@ -427,7 +444,7 @@ describe('hostile messages on every queue, topic and exchange', () => {
           entries.length > 0 && source ? `; its queue: ${await depth(queueUrl(source.queue))}` : '';
         for (const e of entries) {
           log.add({
-            klass: `${e.target}: not in its DLQ within ${DEAD_LETTER_WITHIN_MS / 1000} s [${e.c.label.replace(/\d+/g, 'N')}]`,
+            klass: `${e.target}: not in its DLQ within ${DEAD_LETTER_WITHIN_MS / 1000} s [${e.problem}]`,
             repro: reproOf(e.c),
             observed: `no dead letter with its body${where}`,
             caseIndex: e.index,
@@ -535,7 +552,7 @@ describe('hostile messages on every queue, topic and exchange', () => {
         cases.forEach((c, i) => {
           const m = dead.get(`${prefix}${i}`);
           const repro = `publish to warehouse/shipment.confirmed: ${printable(c.body.toString('latin1').slice(0, 300))} headers ${printable(JSON.stringify(c.headers))} correlationId ${printable(String(c.correlationId))} contentType ${String(c.contentType)} (${c.label})`;
-          const klass = (problem: string) => `rabbitmq: ${problem} [${c.label.replace(/\d+/g, 'N')}]`;
+          const klass = (problem: string) => `rabbitmq: ${problem} [${confirmationProblem(c)}]`;
           if (!m) {
             log.add({
               klass: klass(`not dead-lettered within ${DEAD_LETTER_WITHIN_MS / 1000} s`),
@@ -676,7 +693,7 @@ describe('hostile messages on every queue, topic and exchange', () => {
         cases.forEach((c, i) => {
           const headers = letters.get(offsetOf[i] as string);
           const repro = `produce to user_activity (partition/offset ${offsetOf[i]}): key ${c.key === null ? 'null' : printable(c.key.toString('latin1'))} value ${c.value === null ? 'null' : printable(c.value.toString('latin1').slice(0, 300))} headers ${printable(JSON.stringify(Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k, v.toString('latin1')]))))} (${c.label})`;
-          const klass = (problem: string) => `kafka: ${problem} [${c.label.replace(/\d+/g, 'N')}]`;
+          const klass = (problem: string) => `kafka: ${problem} [${activityProblem(c.value)}]`;
           if (!headers)
             log.add({
               klass: klass(`not on user_activity_dlt within ${DEAD_LETTER_WITHIN_MS / 1000} s`),
