@@ -14,10 +14,10 @@
  * Failures are grouped by class with the smallest counterexample (see `support/report.ts`); the
  * seed is printed (`FC_SEED`, `support/seed.ts`).
  */
-import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caseOf, type HttpCase, labelClass, ROUTES, type RouteSpec } from './generators/routes.js';
+import { casesFor, type HttpCase, labelClass, ROUTES } from './generators/routes.js';
 import { type HostileApp, startHostileApp } from './support/app.js';
+import { judge } from './support/oracle.js';
 import { mapPool } from './support/pool.js';
 import { type RawOutcome, sendRaw } from './support/raw-http.js';
 import { FailureLog, printable } from './support/report.js';
@@ -101,73 +101,10 @@ describe('hostile requests on every route', () => {
     return `curl -X ${c.method} '${printable(resolve(c.target))}' [auth: ${c.auth}]${extra}${shownBody}  (${c.label})`;
   };
 
-  /** What is wrong with the answer to `c`; empty when nothing is. */
-  const judge = (
-    route: RouteSpec,
-    c: HttpCase,
-    outcome: RawOutcome,
-  ): { problem: string; observed: string }[] => {
-    if (outcome.kind === 'timeout')
-      return [{ problem: `no answer within ${ANSWER_WITHIN_MS} ms`, observed: 'timeout' }];
-    if (outcome.kind === 'error') return [{ problem: 'connection failed', observed: outcome.message }];
-    const { status } = outcome;
-    const text = outcome.body.toString('utf8');
-    const observed = `${status} ${printable(text.slice(0, 240))}`;
-    let json: unknown;
-    if (text.trim() !== '') {
-      try {
-        json = JSON.parse(text);
-      } catch {
-        return [{ problem: `${status} with a body that is not JSON`, observed }];
-      }
-    }
-    const problems: { problem: string; observed: string }[] = [];
-    const body = (json ?? {}) as Record<string, unknown>;
-    if (status >= 500 && !(route.documented503 && status === 503 && body.status === 'unhealthy')) {
-      problems.push({
-        problem: `${status}${typeof body.code === 'string' ? ` ${body.code}` : ''}`,
-        observed,
-      });
-    }
-    if (status >= 400) {
-      const errors = body.errors;
-      const shaped =
-        typeof body.message === 'string' &&
-        Array.isArray(errors) &&
-        errors.every(
-          (e) =>
-            e !== null &&
-            typeof e === 'object' &&
-            typeof (e as { path?: unknown }).path === 'string' &&
-            typeof (e as { message?: unknown }).message === 'string',
-        ) &&
-        (body.code === undefined || typeof body.code === 'string');
-      const healthReport = route.documented503 && status === 503 && body.status === 'unhealthy';
-      if (!shaped && !healthReport)
-        problems.push({ problem: `${status} refusal not in the error shape`, observed });
-      if (c.expect.fieldPath && shaped && status < 500) {
-        const paths = (errors as { path: string }[]).map((e) => e.path);
-        if (!paths.includes(c.expect.fieldPath)) {
-          problems.push({ problem: 'refusal does not name the field holding a lone surrogate', observed });
-        }
-      }
-    } else if (c.expect.refuse) {
-      problems.push({ problem: `accepted (${status}) although ${c.expect.refuse}`, observed });
-    }
-    if (c.expect.invalidEvents && status < 300) {
-      const rejected = new Set(((body.rejected ?? []) as { index?: number }[]).map((r) => r.index));
-      const missed = c.expect.invalidEvents.filter((i) => !rejected.has(i));
-      if (status === 202 || missed.length > 0) {
-        problems.push({ problem: `invalid event(s) accepted (${status})`, observed });
-      }
-    }
-    return problems;
-  };
-
   // Filtering (HOSTILE_ONLY) leaves routes out rather than skipping them.
   for (const route of ROUTES.filter((r) => selected(r.name))) {
     it(`${route.name}: ${CASES} generated hostile requests`, async () => {
-      const cases = fc.sample(caseOf(route), { seed: seedFor(seed, route.name), numRuns: CASES });
+      const cases = casesFor(route, seedFor(seed, route.name), CASES);
       const log = new FailureLog();
       const statuses = new Map<string, number>();
       const started = performance.now();
@@ -175,7 +112,7 @@ describe('hostile requests on every route', () => {
         const outcome = await send(c);
         const key = outcome.kind === 'response' ? String(outcome.status) : outcome.kind;
         statuses.set(key, (statuses.get(key) ?? 0) + 1);
-        for (const { problem, observed } of judge(route, c, outcome)) {
+        for (const { problem, observed } of judge(route, c, outcome, ANSWER_WITHIN_MS)) {
           log.add({
             klass: `${route.name}: ${problem} [${labelClass(c.label)}]`,
             repro: repro(c),

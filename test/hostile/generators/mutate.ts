@@ -75,7 +75,6 @@ const numberOps = (slot: Slot): fc.Arbitrary<{ value: Json; what: string }>[] =>
     .filter((b): b is number => b !== undefined)
     .flatMap((b) => [b - 1, b, b + 1]);
   return [
-    numberLiteral.map((value) => ({ value, what: `number literal ${value.text}` })),
     fc
       .constantFrom(0.5, -1, 2 ** 53 + 2, -(2 ** 53) - 2, 1e308, -1e308, Number.MIN_VALUE)
       .map((value) => ({ value, what: 'extreme number' })),
@@ -134,6 +133,7 @@ export function mutationOf(value: Json, schema: JsonSchema): fc.Arbitrary<Mutate
     const current = getAt(value, slot.path) ?? null;
     const ops: fc.Arbitrary<{ value: Json | typeof DELETE; what: string; surrogate?: true }>[] = [
       wrongType(slot, current),
+      numberLiteral.map((value) => ({ value, what: `number literal ${value.text}` })),
       fc.constant({ value: deeplyNested(5000), what: 'deeply nested array' }),
       fc.constant({ value: deeplyNestedObject(2000), what: 'deeply nested object' }),
     ];
@@ -172,4 +172,32 @@ export function mutationsOf(value: Json, schema: JsonSchema): fc.Arbitrary<Mutat
       },
     ),
   );
+}
+
+/**
+ * A lone surrogate in the string field at `pattern` (`items.*.sku`), or as a new key of the root
+ * object (`(key)`); undefined when the value has no such field.
+ */
+export function surrogateMutation(
+  value: Json,
+  schema: JsonSchema,
+  pattern: string,
+): fc.Arbitrary<Mutated> | undefined {
+  if (pattern === '(key)') {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    return fc.constantFrom(...LONE_SURROGATES).map((key) => ({
+      value: objectOf([...Object.entries(value as Record<string, Json>), [key, 'x']]),
+      label: '(body): lone surrogate in a key',
+    }));
+  }
+  const slot = slotsOf(value, schema).find(
+    (s) => pathPattern(s.path) === pattern && typeof getAt(value, s.path) === 'string',
+  );
+  if (!slot) return undefined;
+  const current = getAt(value, slot.path) as string;
+  return insertedInto(current, LONE_SURROGATES).map((next) => ({
+    value: setAt(value, slot.path, next),
+    label: `${pattern}: lone surrogate`,
+    surrogateAt: slot.path,
+  }));
 }

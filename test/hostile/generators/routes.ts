@@ -31,7 +31,7 @@ import {
   PROTOTYPE_KEYS,
 } from './hostile-values.js';
 import { hasLoneSurrogate, type Json, objectOf, pathPattern, RawJson, toJsonText } from './json.js';
-import { type Mutated, mutationsOf } from './mutate.js';
+import { type Mutated, mutationsOf, surrogateMutation } from './mutate.js';
 import { arbitraryOf, type JsonSchema, jsonSchemaOf } from './schema-arbitrary.js';
 
 // ---- Schemas the handlers keep private, restated (keep in step with the handlers) ---------------
@@ -355,7 +355,7 @@ function segmentProblem(raw: string, spec: ParamSpec, name: string): string | un
   return undefined;
 }
 
-function pathOf(route: RouteSpec, hostile: boolean): fc.Arbitrary<Part<string>> {
+function pathOf(route: RouteSpec, hostile: boolean, forced?: Focus['segment']): fc.Arbitrary<Part<string>> {
   const names = Object.keys(route.params);
   if (names.length === 0) return fc.constant(valid(route.path));
   return fc
@@ -377,6 +377,11 @@ function pathOf(route: RouteSpec, hostile: boolean): fc.Arbitrary<Part<string>> 
           ...(problems[0] ? { refuse: problems[0] } : {}),
         };
       };
+      if (forced) {
+        const raws = [...segments];
+        raws[names.indexOf(forced.name)] = forced.raw;
+        return fc.constant(make(raws, `path.${forced.name}: ${forced.what}`));
+      }
       if (!hostile) return fc.constant(make(segments));
       const base = decodeURIComponent(segments[which] as string).startsWith('{{')
         ? 'o-1'
@@ -503,12 +508,17 @@ function queryProblem(route: RouteSpec, pairs: [string, string][]): string | und
   return route.query.safeParse(objectOf(last)).success ? undefined : 'the query is invalid by its schema';
 }
 
-function queryOf(route: RouteSpec, hostile: boolean): fc.Arbitrary<Part<[string, string][]>> {
+function queryOf(
+  route: RouteSpec,
+  hostile: boolean,
+  forced?: Focus['query'],
+): fc.Arbitrary<Part<[string, string][]>> {
   return validQuery(route).chain((pairs) => {
     const make = (all: [string, string][], what?: string): Part<[string, string][]> => {
       const problem = queryProblem(route, all);
       return { value: all, ...(what ? { label: what } : {}), ...(problem ? { refuse: problem } : {}) };
     };
+    if (forced) return fc.constant(make([...pairs, ...forced.pairs], forced.what));
     if (!hostile) return fc.constant(make(pairs));
     return hostileQueryPairs(route).map(({ pairs: extra, what }) => make([...pairs, ...extra], what));
   });
@@ -686,8 +696,23 @@ function bodyExpectation(
   return {};
 }
 
-function bodyOf(spec: BodySpec, kind: 'valid' | 'field' | 'whole' | 'absent'): fc.Arbitrary<BodyPart> {
+function bodyOf(
+  spec: BodySpec,
+  kind: 'valid' | 'field' | 'whole' | 'absent',
+  surrogateAt?: string,
+): fc.Arbitrary<BodyPart> {
   if (kind === 'absent') return fc.constant({ label: 'body: absent' });
+  if (surrogateAt !== undefined) {
+    // A valid body that has the field (optional ones are sometimes absent), a surrogate put there.
+    return validBody(spec)
+      .filter((value) => surrogateMutation(value, spec.json, surrogateAt) !== undefined)
+      .chain((value) => surrogateMutation(value, spec.json, surrogateAt) as fc.Arbitrary<Mutated>)
+      .map((mutated) => ({
+        bytes: Buffer.from(toJsonText(mutated.value)),
+        label: `body ${mutated.label}`,
+        mutated,
+      }));
+  }
   return validBody(spec).chain((value) => {
     if (kind === 'valid') return fc.constant({ bytes: Buffer.from(toJsonText(value)) });
     if (kind === 'whole') return hostileWholeBody(spec, value);
@@ -716,7 +741,7 @@ function targetsOf(route: RouteSpec): fc.Arbitrary<Target> {
   const weighted: { weight: number; arbitrary: fc.Arbitrary<Target> }[] = [
     { weight: 1, arbitrary: fc.constant('valid') },
     { weight: 2, arbitrary: fc.constant('headers') },
-    { weight: 2, arbitrary: fc.constant('auth') },
+    { weight: 3, arbitrary: fc.constant('auth') },
     { weight: 2, arbitrary: fc.constant('several') },
   ];
   if (route.body) {
@@ -732,13 +757,28 @@ function targetsOf(route: RouteSpec): fc.Arbitrary<Target> {
   return fc.oneof(...weighted);
 }
 
+/**
+ * One part of a case made hostile in a given way: the cases every CI run sends whatever the seed
+ * (`essentialCases`), so that each class issue 14 names reaches each route, parameter and field.
+ */
+export interface Focus {
+  readonly segment?: { readonly name: string; readonly raw: string; readonly what: string };
+  readonly auth?: AuthKind;
+  readonly headers?: HeaderPart;
+  readonly query?: { readonly pairs: [string, string][]; readonly what: string };
+  /** A lone surrogate in the body: in the string field at this path pattern, or as a key ('(key)'). */
+  readonly surrogateAt?: string;
+  readonly valid?: true;
+}
+
 const authOf = (hostile: boolean): fc.Arbitrary<AuthKind> =>
   hostile
     ? fc.constantFrom(...(Object.keys(AUTH_KINDS) as AuthKind[]).filter((k) => k !== 'valid'))
     : fc.constant('valid');
 
-export function caseOf(route: RouteSpec): fc.Arbitrary<HttpCase> {
-  return targetsOf(route).chain((target) => {
+export function caseOf(route: RouteSpec, focus?: Focus): fc.Arbitrary<HttpCase> {
+  const targets: fc.Arbitrary<Target> = focus ? fc.constant('valid') : targetsOf(route);
+  return targets.chain((target) => {
     const several = target === 'several';
     const coin = several ? fc.boolean() : fc.constant(false);
     return fc
@@ -761,11 +801,15 @@ export function caseOf(route: RouteSpec): fc.Arbitrary<HttpCase> {
                 ? 'absent'
                 : 'valid';
         return fc.record({
-          path: pathOf(route, hostilePath),
-          query: queryOf(route, hostileQuery),
-          headers: hostileHeader ? hostileHeaders(route) : fc.constant<HeaderPart | undefined>(undefined),
-          auth: authOf(target === 'auth'),
-          body: route.body ? bodyOf(route.body, bodyKind) : fc.constant<BodyPart>({}),
+          path: pathOf(route, hostilePath, focus?.segment),
+          query: queryOf(route, hostileQuery, focus?.query),
+          headers: focus?.headers
+            ? fc.constant(focus.headers)
+            : hostileHeader
+              ? hostileHeaders(route)
+              : fc.constant<HeaderPart | undefined>(undefined),
+          auth: focus?.auth ? fc.constant(focus.auth) : authOf(target === 'auth'),
+          body: route.body ? bodyOf(route.body, bodyKind, focus?.surrogateAt) : fc.constant<BodyPart>({}),
         });
       })
       .chain((parts) =>
@@ -822,6 +866,52 @@ export function caseOf(route: RouteSpec): fc.Arbitrary<HttpCase> {
   });
 }
 
+/** The string fields of a body schema, as path patterns (`items.*.sku`, `events.*.page`). */
+function stringFieldsOf(schema: JsonSchema, path: string[] = []): string[] {
+  const branches = schema.oneOf ?? schema.anyOf;
+  if (branches) return [...new Set(branches.flatMap((b) => stringFieldsOf(b, path)))];
+  if (schema.type === 'string' && path.length > 0) return [path.join('.')];
+  if (schema.type === 'array' && schema.items) return stringFieldsOf(schema.items, [...path, '*']);
+  return Object.entries(schema.properties ?? {}).flatMap(([k, sub]) => stringFieldsOf(sub, [...path, k]));
+}
+
+/** Malformed (and one control) percent-encodings every path parameter gets, alone and inside an id. */
+const ESSENTIAL_PERCENT = ['%', '%ZZ', '%E0%A4%A', '%FF%FE', '%C0%AF', '%ED%A0%80', '%00', '%2F'] as const;
+const ESSENTIAL_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'] as const;
+
+/** The focused cases of a route: each issue-14 class on each parameter, field, header and query. */
+export function essentialFoci(route: RouteSpec): Focus[] {
+  const foci: Focus[] = [{ valid: true }];
+  for (const name of Object.keys(route.params)) {
+    for (const bad of ESSENTIAL_PERCENT) {
+      const what = bad === '%00' || bad === '%2F' ? `encoded ${bad}` : `malformed percent-encoding ${bad}`;
+      foci.push({ segment: { name, raw: bad, what } }, { segment: { name, raw: `o-1${bad}x`, what } });
+    }
+    foci.push({ segment: { name, raw: exactly(4000, 'i'), what: 'id of 4000 characters' } });
+  }
+  for (const kind of Object.keys(AUTH_KINDS) as AuthKind[]) if (kind !== 'valid') foci.push({ auth: kind });
+  for (const name of ESSENTIAL_NAMES) {
+    foci.push({ headers: { headers: [[name, '1']], what: `header name ${name}` } });
+    foci.push({ query: { pairs: [[name, '1']], what: `query name ${name}` } });
+  }
+  if (route.paginated) {
+    for (const cursor of [
+      '%%%',
+      'eyJ',
+      cursorOf({ __proto__: null }),
+      cursorOf(null),
+      cursorOf({ a: 'x'.repeat(3000) }),
+    ]) {
+      foci.push({ query: { pairs: [['nextToken', cursor]], what: 'malformed nextToken' } });
+    }
+  }
+  if (route.body) {
+    for (const field of stringFieldsOf(route.body.json)) foci.push({ surrogateAt: field });
+    foci.push({ surrogateAt: '(key)' });
+  }
+  return foci;
+}
+
 /** The label without the specific values, so cases of one kind group together in reports. */
 export const labelClass = (label: string) =>
   label
@@ -830,3 +920,15 @@ export const labelClass = (label: string) =>
     .replace(/ (twice|hostile value)$/g, ' $1');
 
 export { pathPattern, RawJson };
+
+/**
+ * The `n` cases of a route for a seed: the essential ones (every issue-14 class on every parameter,
+ * field, header and query name, whatever the seed), then generated ones up to `n`.
+ */
+export function casesFor(route: RouteSpec, seed: number, n: number): HttpCase[] {
+  const essentials = essentialFoci(route).map(
+    (focus, k) => fc.sample(caseOf(route, focus), { seed: seed + k + 1, numRuns: 1 })[0] as HttpCase,
+  );
+  const generated = fc.sample(caseOf(route), { seed, numRuns: Math.max(0, n - essentials.length) });
+  return [...essentials, ...generated].slice(0, Math.max(n, 1));
+}
