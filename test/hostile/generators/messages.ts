@@ -77,8 +77,11 @@ export function envelopeProblem(body: string, types: readonly string[]): string 
   if (!parsed.ok) return 'not JSON';
   const value = parsed.value as Record<string, unknown> | null;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'not an object';
-  if (hasLoneSurrogate(value)) return 'ill-formed Unicode';
   if ('claimCheck' in value) return 'a claim check that resolves to nothing';
+  // The envelope tolerates extra keys (later versions may add some): only what the consumer
+  // reads must be well-formed.
+  const read = Object.keys(storedEnvelopeSchema.shape).map((k) => (value as Record<string, unknown>)[k]);
+  if (hasLoneSurrogate(read)) return 'ill-formed Unicode';
   const envelope = storedEnvelopeSchema.safeParse(value);
   if (!envelope.success) return 'not an envelope';
   if (!types.includes(envelope.data.type)) {
